@@ -26,25 +26,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _cmd_operations(args: argparse.Namespace) -> int:
-    from .spec import Spec, default_spec
-
-    spec = Spec.load(args.fragments) if args.fragments else default_spec()
-    for op in spec:
-        statuses = ",".join(str(s) for s in op.responses)
-        print(f"{op.operation_id:36} {op.method:6} {op.server}{op.path}  [{statuses}]")
-    return EXIT_OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="webhook-contracts",
         description="Contract tests for Twilio's webhook-configuration APIs.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    operations = commands.add_parser("operations", help="list the operations of the bundled fragments")
-    operations.add_argument("--fragments", metavar="DIR", help="read fragments from DIR instead of the bundled ones")
-    operations.set_defaults(handler=_cmd_operations)
+    from .commands import register_all
+
+    register_all(commands)
     return parser
 
 
