@@ -13,7 +13,9 @@ import importlib
 
 #: Order here is the order in ``--help``.
 COMMAND_MODULES = (
+    "run",
     "operations",
+    "mock",
 )
 
 

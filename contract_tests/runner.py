@@ -1,0 +1,408 @@
+"""Run the contract suite against a target: examples per operation, then the stateful suite.
+
+This is the engine behind ``webhook-contracts run`` and the bundled pytest suite.
+For each operation it runs three Hypothesis tests -- valid requests, invalid
+requests, requests without or with wrong credentials -- where every response
+goes through the selected response checks; then the stateful suite compares
+random sequences of operations with a model. A failing check raises inside the
+Hypothesis test, so Hypothesis shrinks the example and keeps it in its example
+database; every failure is also recorded, so one run reports every failing check,
+each with its smallest reproduction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import hypothesis
+from hypothesis import HealthCheck, Phase, Verbosity, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, InMemoryExampleDatabase
+from hypothesis.errors import Flaky
+from hypothesis.stateful import get_state_machine_test
+
+import strategies as request_strategies
+from twilio_webhook_contracts.target import BudgetExhausted, Target, TargetUnreachable
+
+from .checks import CHECKS, Check, Context
+from .results import CheckFailed, OperationDead, Results
+from .session import Session, TargetGone
+from .stateful import Pools, build_machine, fixed_request
+
+__all__ = ["KINDS", "Suite", "SuiteConfig", "derived_sid", "run_suite"]
+
+#: Twilio answers at most five webhooks per channel (hence the list's maximum page
+#: size of 5); the suite never keeps more than one of its own on a channel at once
+#: in the example phase, and the stateful suite never asks for a sixth.
+CHANNEL_CAPACITY = 5
+
+
+@dataclass
+class SuiteConfig:
+    """How to run the suite; the CLI and the pytest plugin both fill one of these."""
+
+    max_examples: int = 50
+    seed: int | None = None
+    checks: Mapping[str, Check] = field(default_factory=lambda: dict(CHECKS))
+    operations: Sequence[str] | None = None
+    service_sid: str | None = None
+    channel_sid: str | None = None
+    allow_writes: bool = True
+    stateful: bool = True
+    stateful_steps: int = 15
+    shrink: bool = True
+    database: ExampleDatabase | str | None = None
+    progress: Callable[[str], None] | None = None
+
+
+def derived_sid(prefix: str, seed: int, label: str) -> str:
+    """A well-formed sid that depends only on the seed: runs replay exactly with ``--seed``."""
+    return prefix + hashlib.sha256(f"{seed}:{label}".encode()).hexdigest()[:32]
+
+
+KINDS = ("valid", "invalid", "auth")
+
+
+def run_suite(target: Target, config: SuiteConfig) -> Results:
+    """Run everything *config* selects against *target* and return what was found.
+
+    Raises :class:`TargetUnreachable` when nothing answers at the target at all
+    (the CLI's exit status 3); any later loss of the target is reported in the
+    results instead.
+    """
+    suite = Suite(target, config)
+    results = suite.results
+    session = suite.session()
+    try:
+        suite.probe(session)
+        for operation_id in suite.operations:
+            for kind in KINDS:
+                suite.run_phase(session, operation_id, kind)
+            suite.report_operation(session, operation_id)
+        if config.stateful:
+            suite.run_stateful(session, suite.pools())
+    except TargetGone as exc:
+        suite.target_gone(session, exc)
+    except BudgetExhausted as exc:
+        results.aborted = f"stopped early: {exc}"
+        results.note(results.aborted)
+    finally:
+        suite.cleanup(session)
+        suite.finish()
+    return results
+
+
+class Suite:
+    """The parts of a run -- probe, one phase per (operation, kind), the stateful
+    suite, clean-up -- so that the CLI, ``--workers`` and the pytest plugin can
+    schedule them differently while judging the same way.
+    """
+
+    def __init__(self, target: Target, config: SuiteConfig, results: Results | None = None):
+        self.target = target
+        self.config = config
+        self.seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**32)
+        self.spec = target.spec
+        self.results = results or Results(seed=self.seed)
+        self.results.seed = self.seed
+        self.results.target = {"conversations_url": target.conversations_url, "chat_url": target.chat_url}
+        self.context = Context(spec=self.spec, account_sid=target.credentials.account_sid)
+        self.database = _database(config.database)
+        self.progress = config.progress or (lambda line: None)
+        self.operations = list(config.operations or self.spec.operations)
+        self._marks: dict[str, tuple[int, int]] = {}
+
+    def session(self, target: Target | None = None, results: Results | None = None) -> Session:
+        """A session for one worker (own connection pool) recording into *results* (default: the run's)."""
+        return Session(target or self.target, self.context, results or self.results, self.config.checks)
+
+    # -- phases ------------------------------------------------------------
+
+    def probe(self, session: Session) -> None:
+        """One harmless read; a target that nothing answers at ends the run with exit 3."""
+        request = fixed_request(self.spec, "FetchConfigurationWebhook", {})
+        try:
+            response, _ = session.exchange(request)
+        except TargetGone as exc:
+            raise TargetUnreachable(str(exc)) from None
+        except OperationDead:
+            return
+        if response.status == 401:
+            session.results.note("the target answered 401 to the configured credentials: every check that needs "
+                                 "them will fail; check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or the API key)")
+
+    def run_phase(self, session: Session, operation_id: str, kind: str) -> None:
+        """Valid, invalid or unauthenticated requests of one operation, as one Hypothesis test."""
+        self._marks.setdefault(operation_id, (session.target.limits.sent, sum(session.results.check_failures.values())))
+        operation = self.spec.operation(operation_id)
+        pins = self._pins(operation_id)
+        needs_webhook = any(p.name == "Sid" for p in operation.path_parameters)
+        examples = self.config.max_examples
+        if kind == "valid":
+            if operation.is_write and not self.config.allow_writes:
+                self._skip_kind(session, operation_id, "valid", "writes are not allowed (pass --allow-writes)")
+            elif needs_webhook and not self.config.allow_writes:
+                self._skip_kind(session, operation_id, "valid", "needs a webhook to exist, and writes are not allowed")
+            elif needs_webhook:
+                self._valid_on_webhook(session, operation_id, pins)
+            else:
+                self._hypothesis(session, f"{operation_id}/valid",
+                                 request_strategies.valid_requests(operation_id, spec=self.spec, **pins),
+                                 self._send_valid, examples)
+        elif kind == "invalid":
+            if not request_strategies.defects_for(operation_id, spec=self.spec):
+                return
+            if needs_webhook and "Sid" not in pins:
+                pins["Sid"] = derived_sid("WH", self.seed, "missing-webhook")
+            self._hypothesis(session, f"{operation_id}/invalid",
+                             request_strategies.invalid_requests(operation_id, spec=self.spec, **pins),
+                             self._send_invalid, examples)
+        elif kind == "auth":
+            if not session.enabled("authentication_required"):
+                return
+            if needs_webhook and "Sid" not in pins:
+                pins["Sid"] = derived_sid("WH", self.seed, "auth-webhook")
+            self._hypothesis(session, f"{operation_id}/auth",
+                             request_strategies.valid_requests(operation_id, spec=self.spec, **pins),
+                             self._send_unauthenticated, max(2, min(5, examples // 10)))
+        else:
+            raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+
+    def report_operation(self, session: Session, operation_id: str) -> None:
+        """One progress line per operation: requests sent and failed checks since its first phase."""
+        sent_before, failed_before = self._marks.pop(operation_id, (session.target.limits.sent, 0))
+        sent = session.target.limits.sent - sent_before
+        failed = sum(session.results.check_failures.values()) - failed_before
+        dead = " (stopped answering)" if session.target.is_dead(operation_id) else ""
+        self.progress(f"{operation_id:36} {sent:5} requests  {failed:4} failed checks{dead}")
+
+    def run_stateful(self, session: Session, pools: Pools, label: str = "stateful suite") -> None:
+        state_checks = [c for c in self.config.checks.values() if c.family == "state"]
+        if not state_checks:
+            return
+        if not self.config.allow_writes:
+            for check in state_checks:
+                session.results.skip(check.name, "the stateful suite writes; writes are not allowed (pass --allow-writes)")
+            return
+        machine = build_machine(session, pools)
+        runs = max(3, self.config.max_examples // 5)
+        sent_before = session.target.limits.sent
+        failures_before = sum(session.results.check_failures.values())
+        test = get_state_machine_test(machine, settings=self._settings(runs, stateful_step_count=self.config.stateful_steps))
+        self._execute(test)
+        sent = session.target.limits.sent - sent_before
+        failed = sum(session.results.check_failures.values()) - failures_before
+        self.progress(f"{label:36} {sent:5} requests  {failed:4} failed checks")
+
+    def pools(self, worker: int = 0, workers: int = 1) -> Pools:
+        """The services and channels one worker's state machine owns.
+
+        Workers never share a resource: each gets its own derived services and
+        channels, and only worker 0 models the account-wide configuration.
+        """
+        suffix = "" if workers == 1 else f"-w{worker}"
+        if self.config.service_sid:
+            services: tuple[str, ...] = (self.config.service_sid,)
+        else:
+            services = (derived_sid("IS", self.seed, f"state-service-1{suffix}"),
+                        derived_sid("IS", self.seed, f"state-service-2{suffix}"))
+        if self.config.channel_sid:
+            channels: tuple[tuple[str, str], ...] = ((services[0], self.config.channel_sid),)
+        elif self.config.service_sid:
+            channels = ()  # a real service: only a real channel (--channel-sid) may be used
+        else:
+            channels = ((services[0], derived_sid("CH", self.seed, f"state-channel{suffix}")),
+                        (services[0], f"contract-room-{self.seed % 100000}{suffix}"))
+        return Pools(services=services, channels=channels, include_account=worker == 0,
+                     allow_writes=self.config.allow_writes)
+
+    def target_gone(self, session: Session, exc: Exception) -> None:
+        session.results.aborted = f"the target stopped accepting connections: {exc}"
+        if session.enabled("responds_within_timeout"):
+            session.results.record("responds_within_timeout", "*", [session.results.aborted])
+
+    def cleanup(self, session: Session) -> None:
+        """Delete every webhook this session created and did not delete itself."""
+        for sid, (service, channel) in list(session.created.items()):
+            request = fixed_request(self.spec, "DeleteChannelWebhook", {"ServiceSid": service, "ChannelSid": channel, "Sid": sid})
+            try:
+                session.target.send(request)
+            except Exception:  # noqa: BLE001 - best effort here; live mode verifies it
+                continue
+            session.created.pop(sid, None)
+
+    def finish(self) -> None:
+        self.results.finished = time.time()
+        self.results.requests_sent = self.target.limits.sent
+        self.results.retries = self.target.retries
+
+    # -- test bodies -------------------------------------------------------
+
+    @staticmethod
+    def _send_valid(session: Session, request) -> None:
+        response, failed = session.exchange(request)
+        if request.operation_id == "CreateChannelWebhook" and response.status == 201:
+            Suite._delete_created(session, response)
+        session.raise_first(failed, response)
+
+    @staticmethod
+    def _send_invalid(session: Session, request) -> None:
+        response, failed = session.exchange(request)
+        if request.operation_id == "CreateChannelWebhook" and response.is_success:
+            Suite._delete_created(session, response)
+        session.raise_first(failed, response)
+
+    @staticmethod
+    def _send_unauthenticated(session: Session, request) -> None:
+        for auth in ("none", "wrong"):
+            response, failed = session.exchange(request, auth=auth)
+            session.raise_first(failed, response)
+
+    @staticmethod
+    def _delete_created(session: Session, response) -> None:
+        """Example-phase webhooks are deleted at once: a channel holds at most five."""
+        data = response.json()
+        sid = data.get("sid") if isinstance(data, dict) else None
+        if not isinstance(sid, str) or sid not in session.created:
+            return
+        service, channel = session.created[sid]
+        request = fixed_request(session.context.spec, "DeleteChannelWebhook", {"ServiceSid": service, "ChannelSid": channel, "Sid": sid})
+        session.exchange(request)
+
+    def _valid_on_webhook(self, session: Session, operation_id: str, pins: dict[str, str]) -> None:
+        """Fetch/update/delete need a webhook that exists: create one (or one per delete)."""
+        service = pins.get("ServiceSid") or derived_sid("IS", self.seed, "examples-service")
+        channel = pins.get("ChannelSid") or derived_sid("CH", self.seed, "examples-channel")
+
+        def create() -> str | None:
+            request = _draw_one(request_strategies.valid_requests(
+                "CreateChannelWebhook", spec=self.spec, ServiceSid=service, ChannelSid=channel), self.seed)
+            response, failed = session.exchange(request)
+            data = response.json()
+            if response.status == 201 and isinstance(data, dict) and isinstance(data.get("sid"), str):
+                return data["sid"]
+            session.results.note(f"{operation_id}: could not create a webhook to test on (create answered {response.status})")
+            return None
+
+        if operation_id == "DeleteChannelWebhook":
+            for _ in range(max(1, min(self.config.max_examples, 10))):
+                sid = create()
+                if sid is None:
+                    return
+                request = fixed_request(self.spec, operation_id, {"ServiceSid": service, "ChannelSid": channel, "Sid": sid})
+                try:
+                    session.exchange(request)
+                except OperationDead:
+                    return
+            return
+        sid = create()
+        if sid is None:
+            return
+        strategy = request_strategies.valid_requests(operation_id, spec=self.spec, ServiceSid=service, ChannelSid=channel, Sid=sid)
+        self._hypothesis(session, f"{operation_id}/valid", strategy, self._send_valid, self.config.max_examples)
+
+    # -- machinery ---------------------------------------------------------
+
+    def _pins(self, operation_id: str) -> dict[str, str]:
+        names = {p.name for p in self.spec.operation(operation_id).path_parameters}
+        pins: dict[str, str] = {}
+        if self.config.service_sid:
+            for name in ("ChatServiceSid", "ServiceSid"):
+                if name in names:
+                    pins[name] = self.config.service_sid
+        if self.config.channel_sid and "ChannelSid" in names:
+            pins["ChannelSid"] = self.config.channel_sid
+        return pins
+
+    def _pools(self) -> Pools:
+        if self.config.service_sid:
+            services: tuple[str, ...] = (self.config.service_sid,)
+        else:
+            services = (derived_sid("IS", self.seed, "state-service-1"), derived_sid("IS", self.seed, "state-service-2"))
+        if self.config.channel_sid:
+            channels: tuple[tuple[str, str], ...] = ((services[0], self.config.channel_sid),)
+        elif self.config.service_sid:
+            channels = ()  # a real service: only a real channel (--channel-sid) may be used
+        else:
+            channels = ((services[0], derived_sid("CH", self.seed, "state-channel")),
+                        (services[0], f"contract-room-{self.seed % 100000}"))
+        return Pools(services=services, channels=channels, include_account=True, allow_writes=self.config.allow_writes)
+
+    def _skip_kind(self, session: Session, operation_id: str, kind: str, reason: str) -> None:
+        session.results.note(f"{operation_id}: {kind} requests skipped: {reason}")
+        if kind == "valid":
+            session.results.skip("valid_request_accepted", reason)
+
+    def _settings(self, max_examples: int, **extra: Any) -> hypothesis_settings:
+        phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
+        if self.config.shrink:
+            phases.append(Phase.shrink)
+        return hypothesis_settings(
+            max_examples=max_examples,
+            deadline=None,
+            database=self.database,
+            phases=phases,
+            suppress_health_check=list(HealthCheck),
+            report_multiple_bugs=True,
+            verbosity=Verbosity.quiet,
+            print_blob=False,
+            derandomize=False,
+            **extra,
+        )
+
+    def _hypothesis(self, session: Session, name: str, strategy: Any, body: Callable[[Session, Any], None],
+                    max_examples: int) -> None:
+        @given(request=strategy)
+        def test(request: Any) -> None:
+            body(session, request)
+
+        test = self._settings(max_examples)(test)
+        # distinct database keys per phase: the same inner function serves them all
+        test.hypothesis.inner_test._hypothesis_internal_add_digest = name.encode()  # type: ignore[attr-defined]
+        self._execute(test)
+
+    def _execute(self, test: Callable[[], None]) -> None:
+        hypothesis.seed(self.seed)(test)
+        try:
+            test()
+        except BaseException as exc:  # noqa: BLE001 - sorted below
+            _reraise_foreign(exc)
+
+
+def _reraise_foreign(exc: BaseException) -> None:
+    """Swallow what the checks raised (already recorded); re-raise anything else."""
+    if isinstance(exc, (CheckFailed, OperationDead, Flaky)) and not isinstance(exc, BaseExceptionGroup):
+        return
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            _reraise_foreign(inner)
+        return
+    raise exc
+
+
+def _database(value: ExampleDatabase | str | None) -> ExampleDatabase:
+    if isinstance(value, ExampleDatabase):
+        return value
+    if value is None or value in ("", "none", ":memory:"):
+        return InMemoryExampleDatabase()
+    return DirectoryBasedExampleDatabase(value)
+
+
+def _draw_one(strategy: Any, seed: int) -> Any:
+    """One example from a strategy, deterministically (for set-up requests, not tests)."""
+    drawn: list[Any] = []
+
+    @hypothesis_settings(max_examples=1, database=None, phases=[Phase.generate], deadline=None,
+                         suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet)
+    @given(value=strategy)
+    def pick(value: Any) -> None:
+        drawn.append(value)
+
+    hypothesis.seed(seed)(pick)
+    pick()
+    return drawn[0]
+

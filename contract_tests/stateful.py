@@ -1,0 +1,469 @@
+"""The stateful suite: random sequences of operations compared with a model of Twilio.
+
+A Hypothesis rule-based state machine holds what a Twilio-faithful server must
+hold -- the account configuration, each service's configuration, and each
+channel's webhooks -- and runs random sequences of valid and invalid operations,
+comparing every response and every read-back with the model. When a comparison
+fails, Hypothesis shrinks the sequence, and the failure is reported with the
+minimal list of requests that reproduces it.
+
+The model starts from what the target answers at the beginning of each run
+(initial states differ between servers and are not part of the contract), and it
+expects only what Twilio documents: absent fields keep their value, an empty URL
+reads back as null, filter lists are compared as sets, and of a webhook's
+configuration only the keys that were sent are compared.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import parse_qsl, urlsplit
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+import strategies as request_strategies
+from twilio_webhook_contracts.request import Request, encode_path_segment
+from twilio_webhook_contracts.spec import Spec
+from twilio_webhook_contracts.validation import validator_for
+
+from .checks import differences
+from .results import failure_type
+from .session import Session
+
+__all__ = ["Pools", "build_machine", "fixed_request", "response_key"]
+
+_MAX_PAGES = 50
+
+
+def response_key(form_field: str) -> str:
+    """``PreWebhookUrl`` -> ``pre_webhook_url``; ``Configuration.RetryCount`` -> ``retry_count``."""
+    name = form_field.split(".")[-1]
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@dataclass(frozen=True)
+class Pools:
+    """The resources one worker's machine may touch."""
+
+    services: tuple[str, ...]
+    channels: tuple[tuple[str, str], ...]  # (service sid, channel sid or unique name)
+    include_account: bool = True
+    allow_writes: bool = True
+
+
+@dataclass
+class _Webhook:
+    service: str
+    channel: str
+    type: str | None
+    configuration: dict[str, Any] = field(default_factory=dict)
+
+
+def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]:
+    """A state machine class bound to one session and its resource pools."""
+    spec = session.context.spec
+    strategy_cache: dict[tuple, Any] = {}
+
+    def valid(op: str, **pins: str):
+        key = ("valid", op, tuple(sorted(pins.items())))
+        if key not in strategy_cache:
+            strategy_cache[key] = request_strategies.valid_requests(op, spec=spec, **pins)
+        return strategy_cache[key]
+
+    def invalid(op: str, **pins: str):
+        key = ("invalid", op, tuple(sorted(pins.items())))
+        if key not in strategy_cache:
+            strategy_cache[key] = request_strategies.invalid_requests(op, spec=spec, **pins)
+        return strategy_cache[key]
+
+    def config_keys(update_op: str) -> list[str]:
+        return [response_key(name) for name in spec.operation(update_op).form_fields]
+
+    def _fixed(op: str, params: Mapping[str, str]) -> Request:
+        return fixed_request(spec, op, params)
+
+    account_keys = config_keys("UpdateConfigurationWebhook")
+    service_keys = config_keys("UpdateServiceWebhookConfiguration")
+    writes = pools.allow_writes
+
+    class ContractMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            session.history.clear()
+            self.account: dict[str, Any] | None = None
+            self.services: dict[str, dict[str, Any]] = {}
+            self.webhooks: dict[str, _Webhook] = {}
+            self.deleted: set[str] = set()
+            self.listed: dict[tuple[str, str], set[str]] = {}
+
+        # -- helpers -------------------------------------------------------
+
+        def _send(self, request: Request, *, expect_success: bool = True):
+            response, failed = session.exchange(request)
+            if expect_success and response.status == 429:
+                failed = []  # rate limited even after retries: inconclusive, not a model mismatch
+            return response, failed
+
+        def _judge(self, op: str, verdicts: list[tuple[str, list[str]]], response=None) -> None:
+            """Record every failed comparison, then raise the first (Hypothesis shrinks it)."""
+            first = None
+            for check, problems in verdicts:
+                if not session.enabled(check):
+                    continue
+                session.results.ran(check)
+                if problems:
+                    session.fail(check, op, problems, response=response, raise_=False)
+                    first = first or check
+            if first is not None:
+                raise failure_type(first)(f"{first} failed on {op}")
+
+        def _body(self, response) -> dict[str, Any]:
+            data = response.json()
+            return data if isinstance(data, dict) else {}
+
+        def _read(self, fetch_op: str, params: Mapping[str, str], keys: list[str]) -> dict[str, Any] | None:
+            request = _fixed(fetch_op, params)
+            response, failed = self._send(request)
+            if response.status != 200:
+                session.raise_first(failed, response)
+                return None
+            body = self._body(response)
+            return {key: body.get(key) for key in keys}
+
+        def _compare_config(self, op: str, expected: dict[str, Any], actual: Mapping[str, Any], written: set[str],
+                            response, check_written: str = "write_read_back") -> None:
+            keys = list(expected)
+            self._judge(op, [
+                (check_written, differences(expected, actual, [k for k in keys if k in written])),
+                ("absent_fields_unchanged", differences(expected, actual, [k for k in keys if k not in written])),
+            ], response)
+
+        def _isolation(self, op: str, skip_account: bool = False, skip_service: str | None = None) -> None:
+            """Read the scopes this write must not have touched and compare them with the model."""
+            if not session.enabled("scopes_isolated"):
+                return
+            verdicts = []
+            if self.account is not None and not skip_account:
+                seen = self._read("FetchConfigurationWebhook", {}, account_keys)
+                if seen is not None:
+                    verdicts.append(("scopes_isolated", [f"account configuration changed by {op}: {d}" for d in differences(self.account, seen, account_keys)]))
+            for service, model in self.services.items():
+                if service == skip_service:
+                    continue
+                seen = self._read("FetchServiceWebhookConfiguration", {"ChatServiceSid": service}, service_keys)
+                if seen is not None:
+                    verdicts.append(("scopes_isolated", [f"service {service} changed by {op}: {d}" for d in differences(model, seen, service_keys)]))
+                break  # one other service is enough per step
+            self._judge(op, verdicts)
+
+        def _list(self, service: str, channel: str) -> set[str] | None:
+            request = _fixed("ListChannelWebhook", {"ServiceSid": service, "ChannelSid": channel})
+            sids: set[str] = set()
+            for _ in range(_MAX_PAGES):
+                response, failed = self._send(request)
+                if response.status != 200:
+                    session.raise_first(failed, response)
+                    return None
+                body = self._body(response)
+                for item in body.get("webhooks") or []:
+                    if isinstance(item, dict) and isinstance(item.get("sid"), str):
+                        sids.add(item["sid"])
+                next_url = (body.get("meta") or {}).get("next_page_url") if isinstance(body.get("meta"), dict) else None
+                if not next_url:
+                    return sids
+                request = _page(request, next_url)
+            return sids
+
+        # -- setup ---------------------------------------------------------
+
+        @initialize()
+        def read_initial_state(self) -> None:
+            if pools.include_account:
+                self.account = self._read("FetchConfigurationWebhook", {}, account_keys)
+            for service in pools.services:
+                state = self._read("FetchServiceWebhookConfiguration", {"ChatServiceSid": service}, service_keys)
+                if state is not None:
+                    self.services[service] = state
+            for service, channel in pools.channels:
+                listed = self._list(service, channel)
+                if listed is not None:
+                    self.listed[(service, channel)] = listed
+
+        # -- configuration -------------------------------------------------
+
+        @precondition(lambda self: writes and self.account is not None)
+        @rule(data=st.data())
+        def update_account_configuration(self, data) -> None:
+            request = data.draw(valid("UpdateConfigurationWebhook"), label="request")
+            self._update_config(request, "FetchConfigurationWebhook", {}, account_keys, self.account)
+            self._isolation(request.operation_id, skip_account=True)
+
+        @precondition(lambda self: writes and self.services)
+        @rule(data=st.data())
+        def update_service_configuration(self, data) -> None:
+            service = data.draw(st.sampled_from(sorted(self.services)), label="service")
+            request = data.draw(valid("UpdateServiceWebhookConfiguration", ChatServiceSid=service), label="request")
+            self._update_config(request, "FetchServiceWebhookConfiguration", {"ChatServiceSid": service},
+                                service_keys, self.services[service])
+            self._isolation(request.operation_id, skip_service=service)
+
+        def _update_config(self, request: Request, fetch_op: str, params: Mapping[str, str], keys: list[str],
+                           model: dict[str, Any]) -> None:
+            op = request.operation_id
+            response, failed = self._send(request)
+            if response.status != 200:
+                session.raise_first(failed, response)
+                return
+            written = _apply(model, validator_for(op, spec).typed_form(request.body))
+            self._compare_config(op, model, self._body(response), written, response)
+            seen = self._read(fetch_op, params, keys)
+            if seen is not None:
+                self._compare_config(op, model, seen, written, None)
+
+        @precondition(lambda self: writes and (self.account is not None or self.services))
+        @rule(data=st.data())
+        def repeat_identical_update(self, data) -> None:
+            if self.account is not None and (not self.services or data.draw(st.booleans(), label="account")):
+                request = data.draw(valid("UpdateConfigurationWebhook"), label="request")
+                fetch_op, params, keys, model = "FetchConfigurationWebhook", {}, account_keys, self.account
+            else:
+                service = data.draw(st.sampled_from(sorted(self.services)), label="service")
+                request = data.draw(valid("UpdateServiceWebhookConfiguration", ChatServiceSid=service), label="request")
+                fetch_op, params, keys, model = ("FetchServiceWebhookConfiguration", {"ChatServiceSid": service},
+                                                 service_keys, self.services[service])
+            first, failed = self._send(request)
+            if first.status != 200:
+                session.raise_first(failed, first)
+                return
+            second, failed = self._send(request)
+            if second.status != 200:
+                session.raise_first(failed, second)
+                return
+            written = _apply(model, validator_for(request.operation_id, spec).typed_form(request.body))
+            one, two = self._body(first), self._body(second)
+            self._judge(request.operation_id, [("update_idempotent", [
+                f"repeating the update changed {d}" for d in differences({k: one.get(k) for k in keys}, two, keys)
+            ])], second)
+            seen = self._read(fetch_op, params, keys)
+            if seen is not None:
+                self._compare_config(request.operation_id, model, seen, written, None)
+
+        @precondition(lambda self: self.account is not None or self.services)
+        @rule(data=st.data())
+        def rejected_configuration_update(self, data) -> None:
+            if self.account is not None and (not self.services or data.draw(st.booleans(), label="account")):
+                request = data.draw(invalid("UpdateConfigurationWebhook"), label="request")
+                fetch_op, params, keys, model = "FetchConfigurationWebhook", {}, account_keys, self.account
+            else:
+                service = data.draw(st.sampled_from(sorted(self.services)), label="service")
+                request = data.draw(invalid("UpdateServiceWebhookConfiguration", ChatServiceSid=service), label="request")
+                fetch_op, params, keys, model = ("FetchServiceWebhookConfiguration", {"ChatServiceSid": service},
+                                                 service_keys, self.services[service])
+            response, failed = self._send(request, expect_success=False)
+            seen = self._read(fetch_op, params, keys)
+            if seen is not None:
+                self._judge(request.operation_id, [("rejected_write_changes_nothing", [
+                    f"after a rejected request ({request.defect} in {request.defect_field}) {d}"
+                    for d in differences(model, seen, keys)
+                ])], response)
+                model.update(seen)  # resynchronise if the server did change (already reported)
+            session.raise_first(failed, response)
+
+        # -- channel webhooks ----------------------------------------------
+
+        @precondition(lambda self: writes and self.listed)
+        @rule(data=st.data())
+        def create_webhook(self, data) -> None:
+            service, channel = data.draw(st.sampled_from(sorted(self.listed)), label="channel")
+            request = data.draw(valid("CreateChannelWebhook", ServiceSid=service, ChannelSid=channel), label="request")
+            response, failed = self._send(request)
+            if response.status != 201:
+                session.raise_first(failed, response)
+                return
+            body = self._body(response)
+            sid = body.get("sid")
+            typed = validator_for(request.operation_id, spec).typed_form(request.body)
+            webhook = _Webhook(service, channel, typed.get("Type"))
+            _apply(webhook.configuration, {k: v for k, v in typed.items() if k.startswith("Configuration.")})
+            problems = []
+            if not isinstance(sid, str):
+                problems.append(f"create answered sid {sid!r}")
+            elif sid in self.webhooks or sid in self.deleted:
+                problems.append(f"create answered sid {sid}, which an earlier create already answered")
+            if body.get("type") != webhook.type:
+                problems.append(f"type: sent {webhook.type!r}, answered {body.get('type')!r}")
+            configuration = body.get("configuration") if isinstance(body.get("configuration"), dict) else {}
+            problems += [f"configuration.{d}" for d in differences(webhook.configuration, configuration, list(webhook.configuration))]
+            self._judge(request.operation_id, [("create_returns_new_webhook", problems)], response)
+            if isinstance(sid, str):
+                self.webhooks[sid] = webhook
+                self.listed[(service, channel)].add(sid)
+
+        @precondition(lambda self: self.webhooks)
+        @rule(data=st.data())
+        def fetch_webhook(self, data) -> None:
+            sid = data.draw(st.sampled_from(sorted(self.webhooks)), label="webhook")
+            self._compare_webhook(sid, "FetchChannelWebhook", set(), None)
+
+        def _compare_webhook(self, sid: str, op: str, written: set[str], response) -> None:
+            webhook = self.webhooks[sid]
+            fetched, failed = self._send(_fixed("FetchChannelWebhook", _webhook_params(webhook, sid)))
+            if fetched.status != 200:
+                session.raise_first(failed, fetched)
+                return
+            self._compare_webhook_body(sid, op, self._body(fetched), written, fetched)
+
+        def _compare_webhook_body(self, sid: str, op: str, body: Mapping[str, Any], written: set[str], response) -> None:
+            webhook = self.webhooks[sid]
+            configuration = body.get("configuration") if isinstance(body.get("configuration"), dict) else {}
+            keys = list(webhook.configuration)
+            problems = [] if webhook.type is None or body.get("type") == webhook.type else [
+                f"type: expected {webhook.type!r}, found {body.get('type')!r}"]
+            self._judge(op, [
+                ("write_read_back", problems + [f"configuration.{d}" for d in differences(
+                    webhook.configuration, configuration, [k for k in keys if k in written or not written])]),
+                ("absent_fields_unchanged", [f"configuration.{d}" for d in differences(
+                    webhook.configuration, configuration, [k for k in keys if written and k not in written])]),
+            ], response)
+
+        @precondition(lambda self: writes and self.webhooks)
+        @rule(data=st.data())
+        def update_webhook(self, data) -> None:
+            sid = data.draw(st.sampled_from(sorted(self.webhooks)), label="webhook")
+            webhook = self.webhooks[sid]
+            request = data.draw(valid("UpdateChannelWebhook", **_webhook_params(webhook, sid)), label="request")
+            response, failed = self._send(request)
+            if response.status != 200:
+                session.raise_first(failed, response)
+                return
+            typed = validator_for(request.operation_id, spec).typed_form(request.body)
+            written = _apply(webhook.configuration, typed)
+            self._compare_webhook_body(sid, request.operation_id, self._body(response), written, response)
+            self._compare_webhook(sid, request.operation_id, written, None)
+
+        @precondition(lambda self: self.webhooks)
+        @rule(data=st.data())
+        def rejected_webhook_update(self, data) -> None:
+            sid = data.draw(st.sampled_from(sorted(self.webhooks)), label="webhook")
+            webhook = self.webhooks[sid]
+            request = data.draw(invalid("UpdateChannelWebhook", **_webhook_params(webhook, sid)), label="request")
+            response, failed = self._send(request, expect_success=False)
+            fetched, fetch_failed = self._send(_fixed("FetchChannelWebhook", _webhook_params(webhook, sid)))
+            if fetched.status == 200:
+                body = self._body(fetched)
+                configuration = body.get("configuration") if isinstance(body.get("configuration"), dict) else {}
+                self._judge(request.operation_id, [("rejected_write_changes_nothing", [
+                    f"after a rejected request ({request.defect} in {request.defect_field}) configuration.{d}"
+                    for d in differences(webhook.configuration, configuration, list(webhook.configuration))
+                ])], response)
+                for key in webhook.configuration:
+                    webhook.configuration[key] = configuration.get(key)
+            else:
+                session.raise_first(fetch_failed, fetched)
+            session.raise_first(failed, response)
+
+        @precondition(lambda self: self.listed)
+        @rule(data=st.data())
+        def rejected_create(self, data) -> None:
+            service, channel = data.draw(st.sampled_from(sorted(self.listed)), label="channel")
+            request = data.draw(invalid("CreateChannelWebhook", ServiceSid=service, ChannelSid=channel), label="request")
+            response, failed = self._send(request, expect_success=False)
+            if response.is_success:
+                data_ = self._body(response)
+                if isinstance(data_.get("sid"), str):  # wrongly created: track it so the model stays true
+                    self.listed[(service, channel)].add(data_["sid"])
+                    self.webhooks[data_["sid"]] = _Webhook(service, channel, None)
+            listed = self._list(service, channel)
+            if listed is not None:
+                self._judge(request.operation_id, [("rejected_write_changes_nothing", [
+                    f"after a rejected create ({request.defect} in {request.defect_field}) the channel lists "
+                    f"{sorted(listed ^ self.listed[(service, channel)])} differently"
+                ] if listed != self.listed[(service, channel)] else [])], response)
+            session.raise_first(failed, response)
+
+        @precondition(lambda self: writes and self.webhooks)
+        @rule(data=st.data())
+        def delete_webhook(self, data) -> None:
+            sid = data.draw(st.sampled_from(sorted(self.webhooks)), label="webhook")
+            webhook = self.webhooks[sid]
+            response, failed = self._send(_fixed("DeleteChannelWebhook", _webhook_params(webhook, sid)))
+            if response.status != 204:
+                session.raise_first(failed, response)
+                return
+            del self.webhooks[sid]
+            self.deleted.add(sid)
+            self.listed[(webhook.service, webhook.channel)].discard(sid)
+            self._check_gone(sid, webhook, "FetchChannelWebhook")
+
+        def _check_gone(self, sid: str, webhook: _Webhook, op: str) -> None:
+            response, _ = session.exchange(_fixed(op, _webhook_params(webhook, sid)), expected_status=404)
+            if response.status == 429:
+                return
+            self._judge("DeleteChannelWebhook", [("deleted_webhook_gone", [] if response.status == 404 else [
+                f"{op} of deleted webhook {sid} answered {response.status}, expected 404"])], response)
+
+        @precondition(lambda self: self.deleted)
+        @rule(data=st.data())
+        def touch_deleted_webhook(self, data) -> None:
+            sid = data.draw(st.sampled_from(sorted(self.deleted)), label="deleted webhook")
+            op = data.draw(st.sampled_from(["FetchChannelWebhook", "DeleteChannelWebhook"] + (["UpdateChannelWebhook"] if writes else [])), label="operation")
+            service, channel = sorted(self.listed)[0]
+            self._check_gone(sid, _Webhook(service, channel, None), op)
+
+        @precondition(lambda self: self.listed)
+        @rule(data=st.data())
+        def list_webhooks(self, data) -> None:
+            key = data.draw(st.sampled_from(sorted(self.listed)), label="channel")
+            listed = self._list(*key)
+            if listed is None:
+                return
+            expected = self.listed[key]
+            missing, unexpected, resurrected = expected - listed, listed - expected - self.deleted, listed & self.deleted
+            self._judge("ListChannelWebhook", [
+                ("deleted_webhook_gone", [f"list of {key[1]} still has deleted {sorted(resurrected)}"] if resurrected else []),
+                ("list_reflects_webhooks",
+                 ([f"list of {key[1]} omits {sorted(missing)}"] if missing else [])
+                 + ([f"list of {key[1]} has unexpected {sorted(unexpected)}"] if unexpected else [])),
+            ])
+            self.listed[key] = (listed - self.deleted) | expected
+
+    ContractMachine.__name__ = ContractMachine.__qualname__ = "ContractMachine"
+    return ContractMachine
+
+
+def _apply(model: dict[str, Any], typed: Mapping[str, Any]) -> set[str]:
+    """Apply typed form fields to a model the way Twilio does; return the keys written.
+
+    ``Configuration.*`` fields land on the configuration's keys; ``Type`` is not
+    part of a configuration; an empty string clears a value to null.
+    """
+    written = set()
+    for name, value in typed.items():
+        if name == "Type":
+            continue
+        key = response_key(name)
+        model[key] = None if value == "" else value
+        written.add(key)
+    return written
+
+
+def fixed_request(spec: Spec, operation_id: str, params: Mapping[str, str]) -> Request:
+    """The one valid request of an operation whose only inputs are path parameters."""
+    operation = spec.operation(operation_id)
+    encoded = {name: encode_path_segment(value) for name, value in params.items()}
+    return Request.build(operation_id, operation.method, operation.render_path(encoded), path_params=params)
+
+
+def _page(request: Request, next_url: str) -> Request:
+    """The request for the next page, from an absolute ``next_page_url``."""
+    parts = urlsplit(next_url)
+    return Request.build(request.operation_id, request.method, request.path, path_params=request.path_params,
+                         query=parse_qsl(parts.query, keep_blank_values=True))
+
+
+def _webhook_params(webhook: _Webhook, sid: str) -> dict[str, str]:
+    return {"ServiceSid": webhook.service, "ChannelSid": webhook.channel, "Sid": sid}
+

@@ -1,0 +1,71 @@
+"""The bundled contract suite.
+
+Run it from any project where twilio-webhook-contracts is installed::
+
+    pytest --pyargs contract_tests                                   # the embedded mock
+    pytest --pyargs contract_tests --contract-target http://127.0.0.1:4010
+    pytest --pyargs contract_tests -n auto                           # spread over cores (pytest-xdist)
+
+One test per operation and kind of request (valid, invalid, unauthenticated) and
+one for the stateful suite, so pytest-xdist can spread them; each test fails with
+every check that failed in it, its explanation and a curl line to reproduce it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from contract_tests.plugin import xdist_worker
+from contract_tests.results import Results
+from contract_tests.runner import KINDS
+from contract_tests.session import TargetGone
+from twilio_webhook_contracts.spec import default_spec
+
+pytestmark = pytest.mark.contract
+
+OPERATIONS = list(default_spec().operations)
+
+
+def _verdict(results: Results) -> None:
+    if results.failures:
+        lines = []
+        for record in results.violations:
+            lines.append(f"{record.check} [{record.operation_id}]: {record.explanation}")
+            steps = record.steps or ((record.curl,) if record.curl else ())
+            lines += [f"    {step}" for step in steps[-8:]]
+        pytest.fail("\n".join(lines), pytrace=False)
+    if results.aborted:
+        pytest.fail(results.aborted, pytrace=False)
+
+
+def _run(suite, action) -> Results:
+    results = Results(seed=suite.seed)
+    session = suite.session(results=results)
+    try:
+        action(session)
+    except TargetGone as exc:
+        suite.target_gone(session, exc)
+    finally:
+        suite.cleanup(session)
+    return results
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("operation_id", OPERATIONS)
+def test_operation(contract_suite, operation_id: str, kind: str) -> None:
+    results = _run(contract_suite, lambda session: contract_suite.run_phase(session, operation_id, kind))
+    _verdict(results)
+    if not sum(results.checks_run.values()):
+        reasons = sorted(set(results.skipped.values())) or ["nothing to check for this operation and kind"]
+        pytest.skip("; ".join(reasons))
+
+
+def test_stateful(contract_suite, pytestconfig) -> None:
+    index, count = xdist_worker(pytestconfig)
+    # Under xdist other workers write the account configuration at the same time,
+    # so the model leaves it out and uses resources of its own.
+    pools = contract_suite.pools(worker=1 if count > 1 else 0, workers=2 if count > 1 else 1)
+    results = _run(contract_suite, lambda session: contract_suite.run_stateful(session, pools))
+    _verdict(results)
+    if not sum(results.checks_run.values()):
+        pytest.skip("; ".join(sorted(set(results.skipped.values()))) or "no state check selected")

@@ -1,0 +1,245 @@
+"""Reports of a contract run: JSON (machines), JUnit XML (CI), markdown and console (people).
+
+Every report says, per check, whether it passed, failed or was skipped (and why),
+and for each failure: which operation, why, and a ``curl`` line (or for stateful
+failures, the sequence of ``curl`` lines) that reproduces it with
+``$TWILIO_AUTH_TOKEN`` in place of the secret.
+
+Secrets never reach a report: requests carry no credentials and curl lines name
+a shell variable. As a last line of defence every writer here also passes its
+text through :func:`redact` with the run's secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from contract_tests.results import FailureRecord, Results
+
+__all__ = ["REPORT_SCHEMA_VERSION", "console_summary", "markdown_summary", "redact", "to_json", "to_junit_xml",
+           "write_report"]
+
+REPORT_SCHEMA_VERSION = 1
+_REDACTED = "***"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """*text* with every secret (of 4+ characters) replaced by ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+def _checks():
+    from contract_tests.checks import CHECKS
+
+    return CHECKS
+
+
+def _iso(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+def _violation(record: "FailureRecord") -> dict[str, Any]:
+    request = record.request
+    return {
+        "check": record.check,
+        "family": record.family,
+        "operation": record.operation_id,
+        "explanation": record.explanation,
+        "status": record.status,
+        "response_excerpt": record.response_excerpt,
+        "request": None if request is None else {
+            "method": request.method,
+            "path": request.path,
+            "query": [list(pair) for pair in request.query],
+            "form": [list(pair) for pair in request.form],
+            "defect": request.defect,
+            "defect_field": request.defect_field,
+        },
+        "curl": record.curl,
+        "steps": list(record.steps),
+        "occurrences": record.occurrences,
+    }
+
+
+def to_json(results: "Results") -> dict[str, Any]:
+    """The JSON report as a dict (its schema is documented in the README)."""
+    checks = _checks()
+    rows = []
+    for name, check in checks.items():
+        status = results.status_of(name)
+        rows.append({
+            "name": name,
+            "family": check.family,
+            "description": check.description,
+            "status": status,
+            "runs": results.checks_run[name],
+            "failures": results.check_failures[name],
+            "skip_reason": results.skipped.get(name) if status == "skipped" else None,
+        })
+    violations = [_violation(record) for record in results.violations]
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "tool": {"name": "twilio-webhook-contracts", "version": _version()},
+        "target": dict(results.target),
+        "seed": results.seed,
+        "started_at": _iso(results.started),
+        "duration_seconds": round(results.duration, 3),
+        "counts": {
+            "requests_sent": results.requests_sent,
+            "retries": results.retries,
+            "checks_run": sum(results.checks_run.values()),
+            "checks_passed": sum(1 for r in rows if r["status"] == "passed"),
+            "checks_failed": sum(1 for r in rows if r["status"] == "failed"),
+            "checks_skipped": sum(1 for r in rows if r["status"] == "skipped"),
+            "violations": len(violations),
+        },
+        "checks": rows,
+        "violations": violations,
+        "notes": list(results.notes),
+        "aborted": results.aborted,
+    }
+
+
+def to_junit_xml(results: "Results") -> str:
+    """JUnit XML: one test case per check, one ``<failure>`` per failing operation."""
+    report = to_json(results)
+    suite = ET.Element("testsuite", {
+        "name": "twilio-webhook-contracts",
+        "tests": str(len(report["checks"])),
+        "failures": str(report["counts"]["checks_failed"]),
+        "skipped": str(report["counts"]["checks_skipped"]),
+        "errors": "0",
+        "time": f"{report['duration_seconds']:.3f}",
+        "timestamp": report["started_at"],
+    })
+    properties = ET.SubElement(suite, "properties")
+    for key, value in (("seed", report["seed"]), *sorted(report["target"].items())):
+        ET.SubElement(properties, "property", {"name": str(key), "value": str(value)})
+    by_check: dict[str, list[dict[str, Any]]] = {}
+    for violation in report["violations"]:
+        by_check.setdefault(violation["check"], []).append(violation)
+    for row in report["checks"]:
+        case = ET.SubElement(suite, "testcase", {"classname": f"contract.{row['family']}", "name": row["name"], "time": "0"})
+        if row["status"] == "skipped":
+            ET.SubElement(case, "skipped", {"message": row["skip_reason"] or "not run"})
+        for violation in by_check.get(row["name"], []):
+            failure = ET.SubElement(case, "failure", {
+                "message": f"{violation['operation']}: {violation['explanation']}"[:500],
+                "type": row["name"],
+            })
+            failure.text = _failure_text(violation)
+    if report["notes"] or report["aborted"]:
+        out = ET.SubElement(suite, "system-out")
+        out.text = "\n".join([*report["notes"], *([report["aborted"]] if report["aborted"] else [])])
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _failure_text(violation: dict[str, Any]) -> str:
+    lines = [f"{violation['operation']}: {violation['explanation']}"]
+    if violation["status"] is not None:
+        lines.append(f"answered {violation['status']}: {violation['response_excerpt']}")
+    if violation["steps"]:
+        lines.append("reproduce (in order):")
+        lines += [f"  {step}" for step in violation["steps"]]
+    elif violation["curl"]:
+        lines += ["reproduce:", f"  {violation['curl']}"]
+    return "\n".join(lines)
+
+
+def markdown_summary(results: "Results") -> str:
+    """A short summary for a CI job page: verdict, per-check table, each failure with its reproduction."""
+    report = to_json(results)
+    counts = report["counts"]
+    verdict = "no violations" if not counts["violations"] else f"{counts['violations']} violation(s)"
+    icon = "✅" if not counts["violations"] and not report["aborted"] else "❌"
+    lines = [
+        f"## {icon} Twilio webhook contracts: {verdict}",
+        "",
+        f"Target `{report['target'].get('conversations_url')}`"
+        + (f" / `{report['target'].get('chat_url')}`" if report["target"].get("chat_url") != report["target"].get("conversations_url") else "")
+        + f" · seed `{report['seed']}` · {counts['requests_sent']} requests · {report['duration_seconds']:.1f} s",
+        "",
+    ]
+    if report["aborted"]:
+        lines += [f"**Run ended early:** {report['aborted']}", ""]
+    for note in report["notes"]:
+        lines.append(f"> {note}")
+    if report["notes"]:
+        lines.append("")
+    lines += ["| Check | Family | Result | Runs |", "| --- | --- | --- | --- |"]
+    for row in report["checks"]:
+        result = {"passed": "✅ pass", "failed": f"❌ fail ({row['failures']})", "skipped": "⏭ skipped"}[row["status"]]
+        if row["status"] == "skipped" and row["skip_reason"]:
+            result += f": {row['skip_reason']}"
+        lines.append(f"| `{row['name']}` | {row['family']} | {result} | {row['runs']} |")
+    if report["violations"]:
+        lines += ["", "### Failures", ""]
+        for violation in report["violations"]:
+            lines += [f"#### `{violation['check']}` on `{violation['operation']}`", "", violation["explanation"], ""]
+            if violation["status"] is not None:
+                lines += [f"Answered `{violation['status']}`: `{_one_line(violation['response_excerpt'], 200)}`", ""]
+            steps = violation["steps"] or ([violation["curl"]] if violation["curl"] else [])
+            if steps:
+                lines += ["Reproduce:", "", "```sh", *steps, "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def console_summary(results: "Results", verbose: bool = False) -> str:
+    """What a person reads in a terminal at the end of a run."""
+    report = to_json(results)
+    counts = report["counts"]
+    lines = []
+    for violation in report["violations"]:
+        lines.append(f"FAIL {violation['check']} [{violation['operation']}] {violation['explanation']}")
+        steps = violation["steps"] or ([violation["curl"]] if violation["curl"] else [])
+        shown = steps if verbose else steps[-6:]
+        if len(shown) < len(steps):
+            lines.append(f"     ... {len(steps) - len(shown)} earlier step(s) in the JSON report")
+        lines += [f"     {step}" for step in shown]
+    if verbose:
+        for row in report["checks"]:
+            if row["status"] == "skipped":
+                lines.append(f"skip {row['name']}: {row['skip_reason'] or 'not applicable to this run'}")
+    for note in report["notes"]:
+        lines.append(f"note: {note}")
+    if report["aborted"]:
+        lines.append(f"run ended early: {report['aborted']}")
+    lines.append(
+        f"{counts['checks_passed']} passed, {counts['checks_failed']} failed, {counts['checks_skipped']} skipped checks; "
+        f"{counts['violations']} violation(s) in {counts['requests_sent']} requests, "
+        f"{report['duration_seconds']:.1f} s, seed {report['seed']} (replay with --seed {report['seed']})"
+    )
+    return "\n".join(lines)
+
+
+def write_report(path: str | Path, text: str, secrets: Sequence[str] = ()) -> None:
+    """Write a report file, redacting secrets; parent directories are created."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(redact(text, secrets), encoding="utf-8")
+
+
+def dumps(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def _one_line(text: str, limit: int) -> str:
+    text = " ".join(text.split()).replace("`", "'")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
