@@ -29,6 +29,8 @@ def conformance_problems(response: Any, *, account_sid: str | None = None,
 
     from .checks import Context, response_checks_for, select_checks
 
+    if isinstance(checks, str):  # "response" or "a,b": not the characters of a name
+        checks = [name for name in checks.split(",") if name.strip()]
     selected = select_checks(checks)
     if account_sid is None:
         selected.pop("account_sid_matches", None)
@@ -42,6 +44,24 @@ def conformance_problems(response: Any, *, account_sid: str | None = None,
 
 def assert_conforms(response: Any, *, account_sid: str | None = None, checks: Iterable[str] | None = None) -> None:
     """Fail with every broken property of one exchange, each named by its check."""
+    __tracebackhide__ = True
     problems = conformance_problems(response, account_sid=account_sid, checks=checks)
     if problems:
-        raise AssertionError(f"{response.request} answered {response.status}:\n  " + "\n  ".join(problems))
+        lines = [f"{response.request} answered {response.status}:", *problems]
+        excerpt = response.excerpt(300) if response.body else ""
+        if excerpt:
+            lines.append(f"body: {excerpt}")
+        reproduce = _curl(response)
+        if reproduce:
+            lines.append(f"reproduce: {reproduce}")
+        raise AssertionError("\n  ".join(lines))
+
+
+def _curl(response: Any) -> str:
+    """A curl line for the exchange (the secret as ``$TWILIO_AUTH_TOKEN``), when the URL allows one."""
+    request = response.request
+    url = getattr(response, "url", "")
+    suffix = request.target()
+    if not isinstance(url, str) or not url.endswith(suffix):
+        return ""
+    return request.curl(url[: len(url) - len(suffix)])

@@ -55,8 +55,104 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seconds to wait for each answer (default 10)")
 
 
+_OPTIONS = ("--contract-target", "--contract-conversations-url", "--contract-chat-url", "--contract-max-examples",
+            "--contract-seed", "--contract-checks", "--contract-exclude-checks", "--contract-service-sid",
+            "--contract-channel-sid")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "contract: a test of the bundled Twilio webhook contract suite")
+    # A mistake in the contract options is a usage error now, once, not an error in every test later.
+    # Nothing is checked (and nothing heavy imported) unless one of them was given.
+    if any(config.getoption(name) is not None for name in _OPTIONS) or config.getoption("--contract-request-timeout") != 10.0:
+        _check_options(config)
+
+
+def _check_options(config: pytest.Config) -> None:
+    import math
+    import re
+
+    option = config.getoption
+    examples = option("--contract-max-examples")
+    if examples is not None and examples < 1:
+        raise pytest.UsageError("--contract-max-examples must be at least 1")
+    seed = option("--contract-seed")
+    if seed is not None and seed < 0:
+        raise pytest.UsageError("--contract-seed must be a non-negative integer")
+    timeout = option("--contract-request-timeout")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise pytest.UsageError("--contract-request-timeout must be a positive number of seconds")
+    service = option("--contract-service-sid")
+    if service is not None and not re.fullmatch(r"IS[0-9a-fA-F]{32}", service):
+        raise pytest.UsageError(f"--contract-service-sid must be IS followed by 32 hex digits, got {service!r}")
+    channel = option("--contract-channel-sid")
+    if channel is not None and (not channel or "/" in channel or len(channel) > 256):
+        raise pytest.UsageError("--contract-channel-sid must be a CH sid or a channel unique name (1-256 characters, no '/')")
+    if option("--contract-checks") is not None or option("--contract-exclude-checks") is not None:
+        from contract_tests.checks import select_checks
+
+        try:
+            selected = select_checks(_names(option("--contract-checks")), _names(option("--contract-exclude-checks")))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if not selected:
+            raise pytest.UsageError("--contract-checks/--contract-exclude-checks leave no check to run")
+    urls = {name: option(name) for name in ("--contract-target", "--contract-conversations-url", "--contract-chat-url")}
+    for name, url in urls.items():
+        if url is not None:
+            _check_url(name, url)
+    conversations = urls["--contract-conversations-url"] or urls["--contract-target"]
+    chat = urls["--contract-chat-url"] or urls["--contract-target"]
+    if bool(conversations) != bool(chat):
+        raise pytest.UsageError("name a contract target: --contract-target URL, or both "
+                                "--contract-conversations-url and --contract-chat-url")
+    if conversations:
+        _environment_credentials()
+
+
+def _names(value: str | None) -> list[str]:
+    return [name for name in (value or "").split(",") if name.strip()]
+
+
+def _check_url(option: str, url: str) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise pytest.UsageError(f"{option}: not a valid URL (expected e.g. http://127.0.0.1:4010)") from None
+    if parts.username is not None or parts.password is not None:
+        raise pytest.UsageError(f"{option}: the URL must not carry credentials; set TWILIO_ACCOUNT_SID and "
+                                f"TWILIO_AUTH_TOKEN instead")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise pytest.UsageError(f"{option}: expected an absolute http(s) URL such as https://conversations.twilio.com, "
+                                f"got {url!r}")
+    if parts.query or parts.fragment:
+        raise pytest.UsageError(f"{option}: a base URL takes no query or fragment, got {url!r}")
+
+
+def _environment_credentials():
+    """Credentials for a named target, from the environment; a usage error when they are missing or malformed."""
+    import os
+    import re
+
+    from twilio_webhook_contracts.target import Credentials
+
+    account = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    key, secret = os.environ.get("TWILIO_API_KEY", ""), os.environ.get("TWILIO_API_SECRET", "")
+    if not account or not (os.environ.get("TWILIO_AUTH_TOKEN") or (key and secret)):
+        raise pytest.UsageError("no credentials for the contract target: set TWILIO_ACCOUNT_SID and "
+                                "TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)")
+    if not re.fullmatch(r"AC[0-9a-fA-F]{32}", account):
+        raise pytest.UsageError("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
+    if (key or secret) and not (key and secret):
+        raise pytest.UsageError("TWILIO_API_KEY and TWILIO_API_SECRET must be set together")
+    if key and not re.fullmatch(r"SK[0-9a-fA-F]{32}", key):
+        raise pytest.UsageError("TWILIO_API_KEY must be SK followed by 32 hex digits")
+    credentials = Credentials.from_environment()
+    assert credentials is not None  # checked above
+    return credentials
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +177,7 @@ def contract_target(pytestconfig: pytest.Config):
         from twilio_webhook_contracts.mock import serve_mock
 
         account, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
+        _remember_secrets(pytestconfig, Credentials(account, token))
         with serve_mock(accounts={account: token}) as mock:
             with Target(mock.url, mock.url, credentials=Credentials(account, token), timeout=timeout) as target:
                 yield target
@@ -88,10 +185,8 @@ def contract_target(pytestconfig: pytest.Config):
     if not conversations or not chat:
         raise pytest.UsageError("name a contract target: --contract-target URL, or both "
                                 "--contract-conversations-url and --contract-chat-url")
-    credentials = Credentials.from_environment()
-    if credentials is None:
-        raise pytest.UsageError("no credentials for the contract target: set TWILIO_ACCOUNT_SID and "
-                                "TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)")
+    credentials = _environment_credentials()
+    _remember_secrets(pytestconfig, credentials)
     try:
         target = Target(conversations, chat, credentials=credentials, timeout=timeout)
     except TargetError as exc:
@@ -107,14 +202,13 @@ def contract_suite(contract_target, pytestconfig: pytest.Config):
     from contract_tests.runner import Suite, SuiteConfig
 
     option = pytestconfig.getoption
-    names = lambda value: [n for n in (value or "").split(",") if n.strip()]  # noqa: E731
     try:
-        checks = select_checks(names(option("--contract-checks")), names(option("--contract-exclude-checks")))
+        checks = select_checks(_names(option("--contract-checks")), _names(option("--contract-exclude-checks")))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     config = SuiteConfig(
         max_examples=option("--contract-max-examples") or 25,
-        seed=option("--contract-seed"),
+        seed=_seed(pytestconfig),
         checks=checks,
         service_sid=option("--contract-service-sid"),
         channel_sid=option("--contract-channel-sid"),
@@ -132,6 +226,58 @@ def contract_suite(contract_target, pytestconfig: pytest.Config):
 
 
 _SEED = pytest.StashKey[int]()
+_SECRETS = pytest.StashKey["tuple[str, ...]"]()
+
+
+def _remember_secrets(config: pytest.Config, credentials) -> None:
+    import base64
+    import json
+    from urllib.parse import quote, quote_plus
+
+    forms = []
+    for secret in credentials.secrets():
+        forms += [secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1],
+                  base64.b64encode(f"{credentials.username}:{secret}".encode()).decode()]
+    known = config.stash.get(_SECRETS, ())
+    config.stash[_SECRETS] = tuple(dict.fromkeys([*known, *(form for form in forms if len(form) >= 4)]))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """Keep the target's secret out of failure reports (``--showlocals`` shows the transport's locals).
+
+    A no-op until ``contract_target`` has been set up in this session.
+    """
+    outcome = yield
+    secrets = item.config.stash.get(_SECRETS, ())
+    if not secrets:
+        return
+    report = outcome.get_result()
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        if any(secret in text for secret in secrets):
+            report.longrepr = _redact(text, secrets)
+    report.sections = [(title, _redact(content, secrets)) for title, content in report.sections]
+
+
+def _redact(text: str, secrets) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _seed(config: pytest.Config) -> int | None:
+    """``--contract-seed``; under pytest-xdist without it, one seed all workers derive from the run's id
+    (so that every worker tests with the same seed, which each failure names)."""
+    seed = config.getoption("--contract-seed")
+    if seed is not None:
+        return seed
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput and workerinput.get("testrunuid"):
+        import hashlib
+
+        return int.from_bytes(hashlib.sha256(str(workerinput["testrunuid"]).encode()).digest()[:4], "big")
+    return None
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

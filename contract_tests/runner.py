@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -31,14 +32,14 @@ from twilio_webhook_contracts.target import BudgetExhausted, Target, TargetUnrea
 from .checks import CHECKS, Check, Context
 from .results import CheckFailed, OperationDead, Results
 from .session import Session, TargetGone
-from .stateful import Pools, build_machine, fixed_request
+from .stateful import CHANNEL_CAPACITY, Pools, build_machine, fixed_request
+from .stateless import StateEvidence, conclude as conclude_state
 
 __all__ = ["KINDS", "Suite", "SuiteConfig", "derived_sid", "run_suite"]
 
-#: Twilio answers at most five webhooks per channel (hence the list's maximum page
-#: size of 5); the suite never keeps more than one of its own on a channel at once
-#: in the example phase, and the stateful suite never asks for a sixth.
-CHANNEL_CAPACITY = 5
+# CHANNEL_CAPACITY (stateful.py): Twilio answers at most five webhooks per channel;
+# the suite never keeps more than one of its own on a channel at once in the example
+# phase, and the stateful suite never asks for a sixth.
 
 
 @dataclass
@@ -53,7 +54,11 @@ class SuiteConfig:
     channel_sid: str | None = None
     allow_writes: bool = True
     stateful: bool = True
+    #: the target keeps no state (``--stateless``): skip the stateful suite, report state checks as skipped
+    stateless: bool = False
     stateful_steps: int = 15
+    #: runs of the state machine (each up to ``stateful_steps`` steps); None: ``max(3, max_examples // 5)``
+    stateful_examples: int | None = None
     shrink: bool = True
     database: ExampleDatabase | str | None = None
     progress: Callable[[str], None] | None = None
@@ -65,6 +70,7 @@ def derived_sid(prefix: str, seed: int, label: str) -> str:
 
 
 KINDS = ("valid", "invalid", "auth")
+_WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
 
 
 def run_suite(target: Target, config: SuiteConfig) -> Results:
@@ -77,13 +83,14 @@ def run_suite(target: Target, config: SuiteConfig) -> Results:
     suite = Suite(target, config)
     results = suite.results
     session = suite.session()
+    evidence = StateEvidence(suite.spec).attach(target)  # sees whether writes are ever read back
     try:
         suite.probe(session)
         for operation_id in suite.operations:
             for kind in KINDS:
                 suite.run_phase(session, operation_id, kind)
             suite.report_operation(session, operation_id)
-        if config.stateful:
+        if config.stateful and not config.stateless:
             suite.run_stateful(session, suite.pools())
     except TargetGone as exc:
         suite.target_gone(session, exc)
@@ -92,7 +99,9 @@ def run_suite(target: Target, config: SuiteConfig) -> Results:
         results.note(results.aborted)
     finally:
         suite.cleanup(session)
+        evidence.detach(target)
         suite.finish()
+        conclude_state(results, evidence, declared=config.stateless, checks=config.checks)  # one line if it keeps no state
     return results
 
 
@@ -189,7 +198,7 @@ class Suite:
                 session.results.skip(check.name, "the stateful suite writes; writes are not allowed (pass --allow-writes)")
             return
         machine = build_machine(session, pools)
-        runs = max(3, self.config.max_examples // 5)
+        runs = self.config.stateful_examples or max(3, self.config.max_examples // 5)
         sent_before = session.target.limits.sent
         failures_before = sum(session.results.check_failures.values())
         test = get_state_machine_test(machine, settings=self._settings(runs, stateful_step_count=self.config.stateful_steps))
@@ -284,7 +293,11 @@ class Suite:
             response, failed = session.exchange(request)
             data = response.json()
             if response.status == 201 and isinstance(data, dict) and isinstance(data.get("sid"), str):
-                return data["sid"]
+                if _WEBHOOK_SID.match(data["sid"]):  # a mock may answer any string; it cannot be a pin
+                    return data["sid"]
+                session.results.note(f"{operation_id}: could not create a webhook to test on (create answered "
+                                     f"sid {data['sid'][:40]!r}, not a WH sid)")
+                return None
             session.results.note(f"{operation_id}: could not create a webhook to test on (create answered {response.status})")
             return None
 

@@ -10,8 +10,13 @@ minimal list of requests that reproduces it.
 The model starts from what the target answers at the beginning of each run
 (initial states differ between servers and are not part of the contract), and it
 expects only what Twilio documents: absent fields keep their value, an empty URL
-reads back as null, filter lists are compared as sets, and of a webhook's
+reads back as null, filter lists are compared as sets (but a repeated identical
+update may not change how often an item occurs), and of a webhook's
 configuration only the keys that were sent are compared.
+
+Each run deletes the webhooks it created when it ends, so that runs -- and the
+hundreds of replays while Hypothesis shrinks -- all start from the same channels,
+and no channel is ever asked for more than Twilio's five webhooks.
 """
 
 from __future__ import annotations
@@ -33,9 +38,14 @@ from .checks import differences
 from .results import failure_type
 from .session import Session
 
-__all__ = ["Pools", "build_machine", "fixed_request", "response_key"]
+__all__ = ["CHANNEL_CAPACITY", "Pools", "build_machine", "fixed_request", "response_key"]
 
 _MAX_PAGES = 50
+#: Twilio answers at most five webhooks per channel (hence the list's maximum page
+#: size of 5): the state machine never asks a channel for a sixth.
+CHANNEL_CAPACITY = 5
+#: At most this many webhooks are created while a run is set up.
+_SEEDED_WEBHOOKS = 3
 
 
 def response_key(form_field: str) -> str:
@@ -96,7 +106,7 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
             self.account: dict[str, Any] | None = None
             self.services: dict[str, dict[str, Any]] = {}
             self.webhooks: dict[str, _Webhook] = {}
-            self.deleted: set[str] = set()
+            self.deleted: dict[str, _Webhook] = {}
             self.listed: dict[tuple[str, str], set[str]] = {}
 
         # -- helpers -------------------------------------------------------
@@ -159,8 +169,11 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
                 break  # one other service is enough per step
             self._judge(op, verdicts)
 
-        def _list(self, service: str, channel: str) -> set[str] | None:
+        def _list(self, service: str, channel: str, page_size: int | None = None) -> set[str] | None:
             request = _fixed("ListChannelWebhook", {"ServiceSid": service, "ChannelSid": channel})
+            if page_size is not None:
+                request = Request.build(request.operation_id, request.method, request.path,
+                                        path_params=request.path_params, query=[("PageSize", str(page_size))])
             sids: set[str] = set()
             for _ in range(_MAX_PAGES):
                 response, failed = self._send(request)
@@ -179,18 +192,45 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
 
         # -- setup ---------------------------------------------------------
 
-        @initialize()
-        def read_initial_state(self) -> None:
-            if pools.include_account:
+        @initialize(data=st.data())
+        def read_initial_state(self, data) -> None:
+            # A resource whose read has stopped answering is left out of this run's
+            # model (its rules do not apply); the rest of the model is still tested.
+            if pools.include_account and not session.target.is_dead("FetchConfigurationWebhook"):
                 self.account = self._read("FetchConfigurationWebhook", {}, account_keys)
             for service in pools.services:
+                if session.target.is_dead("FetchServiceWebhookConfiguration"):
+                    break
                 state = self._read("FetchServiceWebhookConfiguration", {"ChatServiceSid": service}, service_keys)
                 if state is not None:
                     self.services[service] = state
             for service, channel in pools.channels:
+                if session.target.is_dead("ListChannelWebhook"):
+                    break
                 listed = self._list(service, channel)
                 if listed is not None:
                     self.listed[(service, channel)] = listed
+            # Start some runs with webhooks in place (on one channel), so that the rules
+            # that need one -- and paging, which needs several -- are exercised in runs
+            # that do not happen to create any.
+            count = data.draw(st.integers(0, _SEEDED_WEBHOOKS), label="webhooks to start with") if writes else 0
+            if count and self._with_room():
+                key = data.draw(st.sampled_from(self._with_room()), label="channel")
+                for _ in range(min(count, CHANNEL_CAPACITY - len(self.listed[key]))):
+                    self._create(data, key)
+
+        def teardown(self) -> None:
+            """Delete the webhooks this run created, so that every run starts from the
+            same channels (and a live channel never fills up to its capacity)."""
+            for sid, webhook in self.webhooks.items():
+                if session.target.is_dead("DeleteChannelWebhook"):
+                    return
+                request = _fixed("DeleteChannelWebhook", _webhook_params(webhook, sid))
+                try:
+                    session.target.send(request)
+                except Exception:  # noqa: BLE001 - best effort, as the runner's clean-up
+                    continue
+                session.created.pop(sid, None)
 
         # -- configuration -------------------------------------------------
 
@@ -245,11 +285,13 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
             written = _apply(model, validator_for(request.operation_id, spec).typed_form(request.body))
             one, two = self._body(first), self._body(second)
             self._judge(request.operation_id, [("update_idempotent", [
-                f"repeating the update changed {d}" for d in differences({k: one.get(k) for k in keys}, two, keys)
+                f"repeating the update changed {d}"
+                for d in differences({k: one.get(k) for k in keys}, two, keys, keep_counts=True)
             ])], second)
             seen = self._read(fetch_op, params, keys)
             if seen is not None:
                 self._compare_config(request.operation_id, model, seen, written, None)
+            self._isolation(request.operation_id, skip_account=not params, skip_service=params.get("ChatServiceSid"))
 
         @precondition(lambda self: self.account is not None or self.services)
         @rule(data=st.data())
@@ -274,10 +316,16 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
 
         # -- channel webhooks ----------------------------------------------
 
-        @precondition(lambda self: writes and self.listed)
+        def _with_room(self) -> list[tuple[str, str]]:
+            return sorted(key for key, sids in self.listed.items() if len(sids) < CHANNEL_CAPACITY)
+
+        @precondition(lambda self: writes and self._with_room())
         @rule(data=st.data())
         def create_webhook(self, data) -> None:
-            service, channel = data.draw(st.sampled_from(sorted(self.listed)), label="channel")
+            self._create(data, data.draw(st.sampled_from(self._with_room()), label="channel"))
+
+        def _create(self, data, key: tuple[str, str]) -> None:
+            service, channel = key
             request = data.draw(valid("CreateChannelWebhook", ServiceSid=service, ChannelSid=channel), label="request")
             response, failed = self._send(request)
             if response.status != 201:
@@ -394,9 +442,11 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
                 session.raise_first(failed, response)
                 return
             del self.webhooks[sid]
-            self.deleted.add(sid)
+            self.deleted[sid] = webhook
             self.listed[(webhook.service, webhook.channel)].discard(sid)
             self._check_gone(sid, webhook, "FetchChannelWebhook")
+            key = (webhook.service, webhook.channel)
+            self._check_list(key, self._page_size(data, key))  # ... and the list omits it
 
         def _check_gone(self, sid: str, webhook: _Webhook, op: str) -> None:
             response, _ = session.exchange(_fixed(op, _webhook_params(webhook, sid)), expected_status=404)
@@ -410,25 +460,34 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
         def touch_deleted_webhook(self, data) -> None:
             sid = data.draw(st.sampled_from(sorted(self.deleted)), label="deleted webhook")
             op = data.draw(st.sampled_from(["FetchChannelWebhook", "DeleteChannelWebhook"] + (["UpdateChannelWebhook"] if writes else [])), label="operation")
-            service, channel = sorted(self.listed)[0]
-            self._check_gone(sid, _Webhook(service, channel, None), op)
+            self._check_gone(sid, self.deleted[sid], op)
 
         @precondition(lambda self: self.listed)
         @rule(data=st.data())
         def list_webhooks(self, data) -> None:
-            key = data.draw(st.sampled_from(sorted(self.listed)), label="channel")
-            listed = self._list(*key)
+            # The fullest channel first, and a page size (or the default) that makes a
+            # channel with several webhooks span pages: paging is part of the property.
+            key = data.draw(st.sampled_from(sorted(self.listed, key=lambda k: (-len(self.listed[k]), k))), label="channel")
+            self._check_list(key, self._page_size(data, key))
+
+        def _page_size(self, data, key: tuple[str, str]) -> int | None:
+            """A page size small enough for the channel to span pages, or the default."""
+            return data.draw(st.sampled_from([*range(1, max(2, len(self.listed[key]))), None]), label="page size")
+
+        def _check_list(self, key: tuple[str, str], page_size: int | None) -> None:
+            listed = self._list(*key, page_size=page_size)
             if listed is None:
                 return
             expected = self.listed[key]
-            missing, unexpected, resurrected = expected - listed, listed - expected - self.deleted, listed & self.deleted
+            deleted = set(self.deleted)
+            missing, unexpected, resurrected = expected - listed, listed - expected - deleted, listed & deleted
             self._judge("ListChannelWebhook", [
                 ("deleted_webhook_gone", [f"list of {key[1]} still has deleted {sorted(resurrected)}"] if resurrected else []),
                 ("list_reflects_webhooks",
                  ([f"list of {key[1]} omits {sorted(missing)}"] if missing else [])
                  + ([f"list of {key[1]} has unexpected {sorted(unexpected)}"] if unexpected else [])),
             ])
-            self.listed[key] = (listed - self.deleted) | expected
+            self.listed[key] = (listed - deleted) | expected
 
     ContractMachine.__name__ = ContractMachine.__qualname__ = "ContractMachine"
     return ContractMachine

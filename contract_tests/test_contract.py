@@ -27,15 +27,19 @@ OPERATIONS = list(default_spec().operations)
 
 
 def _verdict(results: Results) -> None:
+    replay = f"(seed {results.seed}: replay with --contract-seed {results.seed})"
     if results.failures:
         lines = []
         for record in results.violations:
             lines.append(f"{record.check} [{record.operation_id}]: {record.explanation}")
             steps = record.steps or ((record.curl,) if record.curl else ())
+            if len(steps) > 8:
+                lines.append(f"    ... {len(steps) - 8} earlier step(s)")
             lines += [f"    {step}" for step in steps[-8:]]
+        lines.append(replay)
         pytest.fail("\n".join(lines), pytrace=False)
     if results.aborted:
-        pytest.fail(results.aborted, pytrace=False)
+        pytest.fail(f"{results.aborted} {replay}", pytrace=False)
 
 
 def _run(suite, action) -> Results:

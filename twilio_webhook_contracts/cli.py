@@ -8,6 +8,7 @@ status, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -39,28 +40,72 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    secrets = _secrets_in(argv)
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help, --version: argparse has printed what was asked
+            return exc.code if isinstance(exc.code, int) else EXIT_OK
         handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
         if handler is None:
-            parser.print_help()
-            return EXIT_USAGE
+            commands = ", ".join(sorted(_command_names(parser)))
+            raise UsageError(f"name a command ({commands}); see webhook-contracts --help")
         return handler(args)
     except UsageError as exc:
-        print(f"webhook-contracts: error: {exc}", file=sys.stderr)
+        _error(f"error: {exc}", secrets)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("webhook-contracts: interrupted", file=sys.stderr)
+        _error("interrupted", secrets)
         return 130
     except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into one line
         from .spec import SpecError
 
         if isinstance(exc, SpecError):
-            print(f"webhook-contracts: error: {exc}", file=sys.stderr)
+            _error(f"error: {exc}", secrets)
             return EXIT_USAGE
-        print(f"webhook-contracts: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _error(f"internal error: {type(exc).__name__}: {exc}", secrets)
         return 4
+
+
+#: Options whose value is a secret (``--auth-token T`` or ``--auth-token=T``).
+SECRET_OPTIONS = ("--auth-token", "--api-key-secret", "--api-secret")
+#: Environment variables holding a secret.
+SECRET_VARIABLES = ("TWILIO_AUTH_TOKEN", "TWILIO_API_SECRET")
+
+
+def _secrets_in(argv: Sequence[str]) -> list[str]:
+    """Every secret this invocation could know: from its options (even misspelt ones,
+    which argparse would echo back) and from the environment."""
+    found = [os.environ.get(name, "") for name in SECRET_VARIABLES]
+    for index, arg in enumerate(argv):
+        name, eq, value = arg.partition("=")
+        if not name.startswith("--"):
+            continue
+        abbreviated = len(name) > 6 and any(option.startswith(name) for option in SECRET_OPTIONS)
+        if not abbreviated and not any(word in name.lower() for word in ("tok", "secr", "pass", "auth")):
+            continue
+        if eq:
+            found.append(value)
+        elif index + 1 < len(argv):
+            found.append(argv[index + 1])
+    return [secret for secret in found if secret]
+
+
+def _error(text: str, secrets: Sequence[str]) -> None:
+    """One line on stderr, whatever the message held: no secret, no line breaks."""
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    print("webhook-contracts: " + " ".join(text.split()), file=sys.stderr)
+
+
+def _command_names(parser: argparse.ArgumentParser) -> list[str]:
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps sub-parsers here
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return list(action.choices)
+    return []
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ text through :func:`redact` with the run's secrets.
 from __future__ import annotations
 
 import json
+import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = ["REPORT_SCHEMA_VERSION", "console_summary", "markdown_summary", "reda
 
 REPORT_SCHEMA_VERSION = 1
 _REDACTED = "***"
+_NOT_EXERCISED = "no exchange it judges came up in this run (a larger --max-examples may reach one)"
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -34,6 +36,43 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, _REDACTED)
     return text
+
+
+def _redact_all(value: Any, secrets: Sequence[str]) -> Any:
+    """Every string inside *value* (dicts, lists) redacted: before any encoding can hide a secret
+    behind an escape (``\\"`` in JSON, ``&amp;`` in XML)."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {key: _redact_all(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_all(item, secrets) for item in value]
+    return value
+
+
+#: Characters XML 1.0 cannot carry at all (a broken server's binary body would make the file unreadable).
+_NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else "\ufffd", text)
+
+
+def _headline(violation: dict[str, Any]) -> str:
+    """``Operation: explanation``, without saying the operation twice (most explanations start with it)."""
+    operation, explanation = violation["operation"], violation["explanation"]
+    if explanation.startswith(f"{operation}: "):
+        return explanation
+    return f"{operation}: {explanation}"
+
+
+def _explanation(violation: dict[str, Any]) -> str:
+    """The explanation without a leading ``Operation: `` (where the operation is shown beside it)."""
+    prefix = f"{violation['operation']}: "
+    text = violation["explanation"]
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def _checks():
@@ -69,8 +108,8 @@ def _violation(record: "FailureRecord") -> dict[str, Any]:
     }
 
 
-def to_json(results: "Results") -> dict[str, Any]:
-    """The JSON report as a dict (its schema is documented in the README)."""
+def to_json(results: "Results", secrets: Sequence[str] = ()) -> dict[str, Any]:
+    """The JSON report as a dict (its schema is documented in the README), *secrets* redacted."""
     checks = _checks()
     rows = []
     for name, check in checks.items():
@@ -82,10 +121,10 @@ def to_json(results: "Results") -> dict[str, Any]:
             "status": status,
             "runs": results.checks_run[name],
             "failures": results.check_failures[name],
-            "skip_reason": results.skipped.get(name) if status == "skipped" else None,
+            "skip_reason": (results.skipped.get(name) or _NOT_EXERCISED) if status == "skipped" else None,
         })
     violations = [_violation(record) for record in results.violations]
-    return {
+    return _redact_all({
         "schema_version": REPORT_SCHEMA_VERSION,
         "tool": {"name": "twilio-webhook-contracts", "version": _version()},
         "target": dict(results.target),
@@ -105,12 +144,12 @@ def to_json(results: "Results") -> dict[str, Any]:
         "violations": violations,
         "notes": list(results.notes),
         "aborted": results.aborted,
-    }
+    }, tuple(secrets))
 
 
-def to_junit_xml(results: "Results") -> str:
+def to_junit_xml(results: "Results", secrets: Sequence[str] = ()) -> str:
     """JUnit XML: one test case per check, one ``<failure>`` per failing operation."""
-    report = to_json(results)
+    report = to_json(results, secrets)
     suite = ET.Element("testsuite", {
         "name": "twilio-webhook-contracts",
         "tests": str(len(report["checks"])),
@@ -122,23 +161,23 @@ def to_junit_xml(results: "Results") -> str:
     })
     properties = ET.SubElement(suite, "properties")
     for key, value in (("seed", report["seed"]), *sorted(report["target"].items())):
-        ET.SubElement(properties, "property", {"name": str(key), "value": str(value)})
+        ET.SubElement(properties, "property", {"name": _xml_text(str(key)), "value": _xml_text(str(value))})
     by_check: dict[str, list[dict[str, Any]]] = {}
     for violation in report["violations"]:
         by_check.setdefault(violation["check"], []).append(violation)
     for row in report["checks"]:
         case = ET.SubElement(suite, "testcase", {"classname": f"contract.{row['family']}", "name": row["name"], "time": "0"})
         if row["status"] == "skipped":
-            ET.SubElement(case, "skipped", {"message": row["skip_reason"] or "not run"})
+            ET.SubElement(case, "skipped", {"message": _xml_text(row["skip_reason"] or "not run")})
         for violation in by_check.get(row["name"], []):
             failure = ET.SubElement(case, "failure", {
-                "message": f"{violation['operation']}: {violation['explanation']}"[:500],
+                "message": _xml_text(_headline(violation)[:500]),
                 "type": row["name"],
             })
-            failure.text = _failure_text(violation)
+            failure.text = _xml_text(_failure_text(violation))
     if report["notes"] or report["aborted"]:
         out = ET.SubElement(suite, "system-out")
-        out.text = "\n".join([*report["notes"], *([report["aborted"]] if report["aborted"] else [])])
+        out.text = _xml_text("\n".join([*report["notes"], *([report["aborted"]] if report["aborted"] else [])]))
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
@@ -146,7 +185,7 @@ def to_junit_xml(results: "Results") -> str:
 
 
 def _failure_text(violation: dict[str, Any]) -> str:
-    lines = [f"{violation['operation']}: {violation['explanation']}"]
+    lines = [_headline(violation)]
     if violation["status"] is not None:
         lines.append(f"answered {violation['status']}: {violation['response_excerpt']}")
     if violation["steps"]:
@@ -157,9 +196,9 @@ def _failure_text(violation: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def markdown_summary(results: "Results") -> str:
+def markdown_summary(results: "Results", secrets: Sequence[str] = ()) -> str:
     """A short summary for a CI job page: verdict, per-check table, each failure with its reproduction."""
-    report = to_json(results)
+    report = to_json(results, secrets)
     counts = report["counts"]
     verdict = "no violations" if not counts["violations"] else f"{counts['violations']} violation(s)"
     icon = "✅" if not counts["violations"] and not report["aborted"] else "❌"
@@ -181,12 +220,12 @@ def markdown_summary(results: "Results") -> str:
     for row in report["checks"]:
         result = {"passed": "✅ pass", "failed": f"❌ fail ({row['failures']})", "skipped": "⏭ skipped"}[row["status"]]
         if row["status"] == "skipped" and row["skip_reason"]:
-            result += f": {row['skip_reason']}"
+            result += f": {_one_line(row['skip_reason'], 200).replace('|', '/')}"
         lines.append(f"| `{row['name']}` | {row['family']} | {result} | {row['runs']} |")
     if report["violations"]:
         lines += ["", "### Failures", ""]
         for violation in report["violations"]:
-            lines += [f"#### `{violation['check']}` on `{violation['operation']}`", "", violation["explanation"], ""]
+            lines += [f"#### `{violation['check']}` on `{violation['operation']}`", "", _explanation(violation), ""]
             if violation["status"] is not None:
                 lines += [f"Answered `{violation['status']}`: `{_one_line(violation['response_excerpt'], 200)}`", ""]
             steps = violation["steps"] or ([violation["curl"]] if violation["curl"] else [])
@@ -195,13 +234,13 @@ def markdown_summary(results: "Results") -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def console_summary(results: "Results", verbose: bool = False) -> str:
+def console_summary(results: "Results", verbose: bool = False, secrets: Sequence[str] = ()) -> str:
     """What a person reads in a terminal at the end of a run."""
-    report = to_json(results)
+    report = to_json(results, secrets)
     counts = report["counts"]
     lines = []
     for violation in report["violations"]:
-        lines.append(f"FAIL {violation['check']} [{violation['operation']}] {violation['explanation']}")
+        lines.append(f"FAIL {violation['check']} [{violation['operation']}] {_explanation(violation)}")
         steps = violation["steps"] or ([violation["curl"]] if violation["curl"] else [])
         shown = steps if verbose else steps[-6:]
         if len(shown) < len(steps):

@@ -182,12 +182,16 @@ class Limits:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _next_slot: float = 0.0
 
-    def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
-        """Take one request slot, waiting for the rate limit; raise when spent."""
+    def acquire(self, sleep: Callable[[float], None] = time.sleep, budgeted: bool = True) -> None:
+        """Take one request slot, waiting for the rate limit; raise when spent.
+
+        Unbudgeted requests (restoring a live account) still keep to the rate
+        limit but are never refused: clean-up must not fail for want of budget.
+        """
         with self._lock:
-            if self.max_requests is not None and self.sent >= self.max_requests:
+            if budgeted and self.max_requests is not None and self.sent >= self.max_requests:
                 raise BudgetExhausted(f"request budget of {self.max_requests} requests is spent")
-            if self.time_budget is not None and time.monotonic() - self.started > self.time_budget:
+            if budgeted and self.time_budget is not None and time.monotonic() - self.started > self.time_budget:
                 raise BudgetExhausted(f"time budget of {self.time_budget:g} s is spent")
             self.sent += 1
             wait = 0.0
@@ -224,6 +228,7 @@ class Target:
         limits: Limits | None = None,
         spec: Spec | None = None,
         on_exchange: Callable[[Response], None] | None = None,
+        on_send: Callable[[Request], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.conversations_url = _check_base_url(conversations_url, "--conversations-url")
@@ -235,6 +240,7 @@ class Target:
         self.limits = limits or Limits()
         self.spec = spec or default_spec()
         self.on_exchange = on_exchange
+        self.on_send = on_send
         self.timed_out: dict[str, str] = {}  # operation_id -> message; shared by clones
         self.retries = 0
         self.retry_wait = 0.0
@@ -248,7 +254,7 @@ class Target:
         twin = Target(
             self.conversations_url, self.chat_url, credentials=self.credentials, timeout=self.timeout,
             max_retries=self.max_retries, max_retry_wait=self.max_retry_wait, limits=self.limits,
-            spec=self.spec, on_exchange=self.on_exchange, sleep=self._sleep,
+            spec=self.spec, on_exchange=self.on_exchange, on_send=self.on_send, sleep=self._sleep,
         )
         twin.timed_out = self.timed_out
         return twin
@@ -272,18 +278,20 @@ class Target:
         """True once a request of this operation went unanswered: don't hammer it."""
         return operation_id in self.timed_out
 
-    def send(self, request: Request, *, auth: Auth = "valid", retry: bool = True) -> Response:
+    def send(self, request: Request, *, auth: Auth = "valid", retry: bool = True, budgeted: bool = True) -> Response:
         """Send *request*; retry 429/503 as the server asks; raise on no answer.
 
         Raises :class:`TargetTimeout` (and remembers the operation),
         :class:`TargetUnreachable` or :class:`BudgetExhausted`.
         """
         url = self.url(request)
+        if self.on_send is not None:
+            self.on_send(request)
         attempts = 0
         retried: list[Response] = []
         while True:
             attempts += 1
-            self.limits.acquire(self._sleep)
+            self.limits.acquire(self._sleep, budgeted)
             response = self._send_once(request, url, auth, attempts)
             if not retry or response.status not in (429, 503) or attempts > self.max_retries:
                 break

@@ -16,6 +16,10 @@ COMMAND_MODULES = (
     "run",
     "operations",
     "mock",
+    "spec",
+    "verify",
+    "drift",
+    "history",
 )
 
 

@@ -7,16 +7,24 @@ Exit status: 0 no violation; 1 violations found; 2 usage or configuration error;
 from __future__ import annotations
 
 import argparse
+import base64
+import json
+import math
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus, urlsplit
 
 from ..cli import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_VIOLATIONS, UsageError
 
 _SERVICE_SID = re.compile(r"IS[0-9a-fA-F]{32}\Z")
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}\Z")
 _API_KEY = re.compile(r"SK[0-9a-fA-F]{32}\Z")
+
+#: Where failing examples are kept between runs unless --database says otherwise.
+DEFAULT_DATABASE = ".hypothesis/webhook-contracts"
 
 
 def register(subparsers) -> None:
@@ -50,9 +58,12 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--service-sid", metavar="IS…", help="use this service instead of generated ones")
     group.add_argument("--channel-sid", metavar="CH…|NAME", help="use this channel (sid or unique name) instead of generated ones")
     group.add_argument("--no-stateful", action="store_true", help="skip the stateful suite")
+    group.add_argument("--stateless", action="store_true", help="the target keeps no state (e.g. Prism): run only per-request checks, report state checks as skipped")
     group.add_argument("--no-shrink", action="store_true", help="report failures as found, without minimising them")
-    group.add_argument("--database", metavar="PATH", default=".hypothesis/webhook-contracts",
-                       help="Hypothesis example database; failing examples are retried first next time ('none' to disable)")
+    group.add_argument("--database", metavar="PATH", default=None,
+                       help=f"Hypothesis example database; failing examples are retried first next time "
+                            f"(default {DEFAULT_DATABASE}, or none with --seed so that a replay is exact; "
+                            f"'none' to disable)")
     out = parser.add_argument_group("output")
     out.add_argument("--report-json", metavar="PATH", help="write the JSON report here")
     out.add_argument("--junitxml", metavar="PATH", help="write a JUnit XML report here")
@@ -63,10 +74,10 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from contract_tests.checks import select_checks
+    from contract_tests.checks import CHECKS, select_checks
     from contract_tests.runner import SuiteConfig, run_suite
 
-    from ..target import Credentials, Target, TargetError, TargetUnreachable
+    from ..target import Target, TargetError, TargetUnreachable
 
     _validate(args)
     try:
@@ -75,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if not checks:
         raise UsageError("--checks/--exclude-checks leave no check to run")
+    if args.no_stateful and all(check.family == "state" for check in checks.values()):
+        raise UsageError("--no-stateful leaves no check to run: only state checks are selected")
 
     out = _Printer(args)
     with _target_context(args, out) as (conversations_url, chat_url, credentials, description):
@@ -89,24 +102,53 @@ def run(args: argparse.Namespace) -> int:
             service_sid=args.service_sid,
             channel_sid=args.channel_sid,
             stateful=not args.no_stateful,
+            stateless=args.stateless,
             shrink=not args.no_shrink,
-            database=args.database,
+            database=_database(args),
             progress=out.progress,
         )
+        secrets = secret_forms(credentials)
         out.progress(f"target: {description}")
         try:
             with target:
                 results = run_suite(target, config)
         except TargetUnreachable as exc:
-            print(f"webhook-contracts: error: {exc}", file=sys.stderr)
+            print(f"webhook-contracts: error: {redact_line(str(exc), secrets)}", file=sys.stderr)
             return EXIT_UNREACHABLE
         results.target["description"] = description
-        secrets = credentials.secrets()
-        _write_reports(args, results, secrets)
-        from ..report import console_summary, redact
+        for name in CHECKS:
+            if name not in checks:
+                results.skip(name, "not selected (--checks/--exclude-checks)")
+            elif args.no_stateful and CHECKS[name].family == "state":
+                results.skip(name, "the stateful suite was not run (--no-stateful)")
+            elif results.aborted and not results.checks_run[name]:
+                results.skip(name, "not reached: the run ended early")
+        from ..report import console_summary
 
-        print(redact(console_summary(results, verbose=args.verbose), secrets))
+        print(console_summary(results, verbose=args.verbose, secrets=secrets), flush=True)
+        _write_reports(args, results, secrets)
     return EXIT_VIOLATIONS if results.failures or results.aborted else EXIT_OK
+
+
+def secret_forms(credentials) -> tuple[str, ...]:
+    """The secret as it could appear anywhere: itself, URL-encoded, JSON-escaped, and inside a Basic header."""
+    forms: list[str] = []
+    for secret in credentials.secrets():
+        forms += [secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]]
+        forms.append(base64.b64encode(f"{credentials.username}:{secret}".encode()).decode())
+    return tuple(dict.fromkeys(form for form in forms if form))
+
+
+def redact_line(text: str, secrets) -> str:
+    from ..report import redact
+
+    return " ".join(redact(text, secrets).split())
+
+
+def _database(args: argparse.Namespace) -> str:
+    if args.database is not None:
+        return args.database
+    return "none" if args.seed is not None else DEFAULT_DATABASE
 
 
 class _Printer:
@@ -127,16 +169,40 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--max-examples must be at least 1")
     if args.seed is not None and args.seed < 0:
         raise UsageError("--seed must be a non-negative integer")
-    if not args.request_timeout > 0:
+    if not (math.isfinite(args.request_timeout) and args.request_timeout > 0):
         raise UsageError("--request-timeout must be a positive number of seconds")
-    if args.service_sid and not _SERVICE_SID.match(args.service_sid):
+    if args.service_sid is not None and not _SERVICE_SID.match(args.service_sid):
         raise UsageError(f"--service-sid must be IS followed by 32 hex digits, got {args.service_sid!r}")
     if args.channel_sid is not None and (not args.channel_sid or "/" in args.channel_sid or len(args.channel_sid) > 256):
         raise UsageError("--channel-sid must be a CH sid or a channel unique name (1-256 characters, no '/')")
-    if args.account_sid and not _ACCOUNT_SID.match(args.account_sid):
+    if args.account_sid is not None and not _ACCOUNT_SID.match(args.account_sid):
         raise UsageError("--account-sid must be AC followed by 32 hex digits")
-    if args.target and (args.conversations_url or args.chat_url):
-        pass  # the per-API URLs override --target for their API
+    if args.auth_token is not None and not args.auth_token:
+        raise UsageError("--auth-token must not be empty")
+    for option, url in (("--target", args.target), ("--conversations-url", args.conversations_url),
+                        ("--chat-url", args.chat_url)):
+        if url is not None:
+            check_base_url(option, url)
+    for option in ("report_json", "junitxml", "report_markdown"):
+        path = getattr(args, option)
+        if path is not None and (not path or Path(path).is_dir()):
+            raise UsageError(f"--{option.replace('_', '-')}: {path!r} is a directory, not a file name")
+
+
+def check_base_url(option: str, url: str) -> None:
+    """An absolute http(s) base URL without credentials, query or fragment (message never echoes userinfo)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise UsageError(f"{option}: not a valid URL (expected e.g. http://127.0.0.1:4010)") from None
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(f"{option}: the URL must not carry credentials; use TWILIO_ACCOUNT_SID and "
+                         f"TWILIO_AUTH_TOKEN (or --account-sid and --auth-token)")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{option}: expected an absolute http(s) URL such as https://conversations.twilio.com, got {url!r}")
+    if parts.query or parts.fragment:
+        raise UsageError(f"{option}: a base URL takes no query or fragment, got {url!r}")
 
 
 class _target_context:
@@ -170,8 +236,9 @@ class _target_context:
 
         from ..target import Credentials
 
-        account = "AC" + random_secrets.token_hex(16)
-        token = random_secrets.token_hex(16)
+        # explicit --account-sid/--auth-token are honoured (the environment is not: no surprises)
+        account = self.args.account_sid or "AC" + random_secrets.token_hex(16)
+        token = self.args.auth_token or random_secrets.token_hex(16)
         self.mock = serve_mock(accounts={account: token})
         mock = self.mock.__enter__()
         return mock.url, mock.url, Credentials(account, token), f"embedded mock at {mock.url}"
@@ -208,12 +275,12 @@ def _credentials(args: argparse.Namespace):
 def _write_reports(args: argparse.Namespace, results, secrets) -> None:
     from ..report import dumps, markdown_summary, to_json, to_junit_xml, write_report
 
-    try:
-        if args.report_json:
-            write_report(args.report_json, dumps(to_json(results)), secrets)
-        if args.junitxml:
-            write_report(args.junitxml, to_junit_xml(results), secrets)
-        if args.report_markdown:
-            write_report(args.report_markdown, markdown_summary(results), secrets)
-    except OSError as exc:
-        raise UsageError(f"cannot write report: {exc.filename}: {exc.strerror}") from None
+    for path, render in ((args.report_json, lambda: dumps(to_json(results, secrets))),
+                         (args.junitxml, lambda: to_junit_xml(results, secrets)),
+                         (args.report_markdown, lambda: markdown_summary(results, secrets))):
+        if not path:
+            continue
+        try:
+            write_report(path, render(), secrets)
+        except OSError as exc:
+            raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None

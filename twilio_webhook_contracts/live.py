@@ -1,0 +1,351 @@
+"""Live mode: a run against real Twilio that leaves the account exactly as it found it.
+
+Before the first write the :class:`Guard` reads the account configuration, every
+service configuration the run will touch and the webhooks already on the run's
+channel. Afterwards -- after success, failure, a dying target, Ctrl-C or SIGTERM
+-- it deletes every webhook the run created, writes the configurations back and
+reads them again to prove it. What it cannot restore it says, loudly, and the run
+exits non-zero.
+
+Two facts of Twilio's form API shape the guard:
+
+* a field can be cleared back to ``null`` only if it is a URL (the empty string
+  clears it); ``Filters`` or ``Method`` that were ``null`` before cannot be
+  written back. :meth:`Guard.frozen_fields` names such fields so the run never
+  writes them (its generated writes pin them absent);
+* a request interrupted in flight may have created a webhook whose answer never
+  arrived. The guard counts creates it has not seen answered, and afterwards
+  deletes at most that many unknown webhooks from the run's own channel; any
+  other stranger is reported, never deleted.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
+from urllib.parse import parse_qsl, urlsplit
+
+from .request import Request, encode_path_segment, form_pairs
+from .spec import Spec
+from .target import Response, Target, TargetError
+
+__all__ = [
+    "LIVE_DEFAULTS",
+    "Guard",
+    "LiveError",
+    "Snapshot",
+    "Terminated",
+    "deferred_signals",
+    "is_live_url",
+    "raise_on_sigterm",
+]
+
+#: Polite defaults for a run against live Twilio (each can be overridden).
+LIVE_DEFAULTS: Mapping[str, float] = {
+    "max_requests": 1500,
+    "rate_limit": 5.0,  # requests per second
+    "time_budget": 900.0,  # seconds
+    "max_examples": 10,
+}
+
+_RESTORE_ATTEMPTS = 6
+_RESTORE_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+class LiveError(Exception):
+    """The live run cannot start safely (e.g. the snapshot could not be read)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so ``finally`` blocks restore the account.
+
+    A ``BaseException`` like ``KeyboardInterrupt``, so no ``except Exception``
+    on the way up swallows it.
+    """
+
+
+def is_live_url(url: str | None) -> bool:
+    """True for Twilio's own hosts: live mode switches itself on for them."""
+    if not url:
+        return False
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host == "twilio.com" or host.endswith(".twilio.com")
+
+
+@contextmanager
+def raise_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM (a CI timeout) raises :class:`Terminated` in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def deferred_signals() -> Iterator[list[int]]:
+    """Within the block, SIGINT and SIGTERM are remembered, not acted on.
+
+    The restore must not be cut short by an impatient second Ctrl-C: that is
+    how an account ends up half restored. The signals received are yielded so
+    the caller can exit accordingly afterwards.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def remember(signum: int, frame: Any) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, remember) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclass
+class Snapshot:
+    """What the account looked like before the run wrote anything."""
+
+    account: dict[str, Any] | None = None
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhooks: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+
+class Guard:
+    """Snapshot, track and restore the resources one live run touches."""
+
+    def __init__(self, target: Target, spec: Spec, *, services: Sequence[str] = (),
+                 channels: Sequence[tuple[str, str]] = (), log: Callable[[str], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.target = target
+        self.spec = spec
+        self.services = list(dict.fromkeys(services))
+        self.channels = list(dict.fromkeys(channels))
+        self.snapshot: Snapshot | None = None
+        self.created: dict[str, tuple[str, str]] = {}
+        self.unconfirmed_creates: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+        self._log = log or (lambda line: None)
+        self._sleep = sleep
+
+    # -- before ----------------------------------------------------------------
+
+    def take_snapshot(self) -> Snapshot:
+        """Read everything the run may change; refuse to go on if a read fails."""
+        snapshot = Snapshot()
+        snapshot.account = self._read_config("FetchConfigurationWebhook", {}, "UpdateConfigurationWebhook")
+        for service in self.services:
+            snapshot.services[service] = self._read_config(
+                "FetchServiceWebhookConfiguration", {"ChatServiceSid": service}, "UpdateServiceWebhookConfiguration")
+        for service, channel in self.channels:
+            snapshot.webhooks[(service, channel)] = self._list_webhooks(service, channel)
+        self.snapshot = snapshot
+        return snapshot
+
+    def frozen_fields(self) -> dict[str, list[str]]:
+        """Per update operation, the form fields the run must not write: they were
+        null and a form cannot set them back to null."""
+        assert self.snapshot is not None, "take_snapshot() first"
+        frozen: dict[str, list[str]] = {}
+        pairs = [("UpdateConfigurationWebhook", self.snapshot.account)]
+        pairs += [("UpdateServiceWebhookConfiguration", state) for state in self.snapshot.services.values()]
+        for op, state in pairs:
+            if state is None:
+                continue
+            for name, schema in self.spec.operation(op).form_fields.items():
+                if state.get(_key(name)) is None and not _clearable(schema):
+                    frozen.setdefault(op, [])
+                    if name not in frozen[op]:
+                        frozen[op].append(name)
+        return frozen
+
+    # -- during ----------------------------------------------------------------
+
+    def before_send(self, request: Request) -> None:
+        """Count a create before it goes out: its answer may never arrive."""
+        if request.operation_id == "CreateChannelWebhook":
+            key = (request.path_params.get("ServiceSid", ""), request.path_params.get("ChannelSid", ""))
+            with self._lock:
+                self.unconfirmed_creates[key] = self.unconfirmed_creates.get(key, 0) + 1
+
+    def after_response(self, response: Response) -> None:
+        """Track webhooks created and deleted (hooked into the target's exchanges)."""
+        request = response.request
+        if request.operation_id == "CreateChannelWebhook":
+            key = (request.path_params.get("ServiceSid", ""), request.path_params.get("ChannelSid", ""))
+            with self._lock:
+                if self.unconfirmed_creates.get(key):
+                    self.unconfirmed_creates[key] -= 1
+                data = response.json()
+                if response.is_success and isinstance(data, dict) and isinstance(data.get("sid"), str):
+                    self.created[data["sid"]] = key
+        elif request.operation_id == "DeleteChannelWebhook" and response.status in (204, 404):
+            with self._lock:
+                self.created.pop(request.path_params.get("Sid", ""), None)
+
+    # -- after -----------------------------------------------------------------
+
+    def restore(self) -> list[str]:
+        """Delete what the run created, write the snapshot back, read it again.
+
+        Returns what could not be restored (empty: the account is as it was).
+        """
+        if self.snapshot is None:
+            return []
+        problems: list[str] = []
+        problems += self._delete_created()
+        snapshot = self.snapshot
+        if snapshot.account is not None:
+            problems += self._restore_config("UpdateConfigurationWebhook", {}, snapshot.account, "the account configuration")
+        for service, state in snapshot.services.items():
+            problems += self._restore_config("UpdateServiceWebhookConfiguration", {"ChatServiceSid": service}, state,
+                                             f"service {service}'s configuration")
+        return problems
+
+    def _delete_created(self) -> list[str]:
+        problems = []
+        for sid, (service, channel) in list(self.created.items()):
+            if self._delete(service, channel, sid):
+                self.created.pop(sid, None)
+            else:
+                problems.append(f"webhook {sid} on channel {channel} (service {service}) could not be deleted")
+        assert self.snapshot is not None
+        for (service, channel), before in self.snapshot.webhooks.items():
+            try:
+                now = self._list_webhooks(service, channel)
+            except LiveError as exc:
+                problems.append(f"could not list channel {channel} to verify clean-up: {exc}")
+                continue
+            strangers = sorted(now - before)
+            budget = self.unconfirmed_creates.get((service, channel), 0)
+            for sid in strangers:
+                if budget > 0 and self._delete(service, channel, sid):
+                    budget -= 1
+                    self._log(f"deleted webhook {sid}: created by a request interrupted before its answer")
+                else:
+                    problems.append(f"webhook {sid} appeared on channel {channel} during the run and was left in place "
+                                    "(not created by a tracked request of this run)")
+        return problems
+
+    def _restore_config(self, update_op: str, params: Mapping[str, str], state: Mapping[str, Any], what: str) -> list[str]:
+        operation = self.spec.operation(update_op)
+        fields: dict[str, Any] = {}
+        for name, schema in operation.form_fields.items():
+            value = state.get(_key(name))
+            if value is None:
+                if _clearable(schema):
+                    fields[name] = ""
+            else:
+                fields[name] = value
+        request = Request.build(update_op, operation.method, _path(operation.path, params), path_params=params,
+                                form=form_pairs(fields))
+        response = self._send(request)
+        if response is None or response.status != 200:
+            status = "no answer" if response is None else f"answered {response.status}"
+            return [f"{what} could not be written back ({status}); it should be: {_describe(state)}"]
+        fetch_op = update_op.replace("Update", "Fetch")
+        try:
+            seen = self._read_config(fetch_op, params, update_op)
+        except LiveError as exc:
+            return [f"{what} was written back but could not be read to verify: {exc}"]
+        differences = [key for key in state if not _same(state[key], seen.get(key))]
+        if differences:
+            return [f"{what} still differs after restore in {', '.join(differences)}; it should be: {_describe(state)}"]
+        return []
+
+    # -- requests --------------------------------------------------------------
+
+    def _read_config(self, fetch_op: str, params: Mapping[str, str], update_op: str) -> dict[str, Any]:
+        operation = self.spec.operation(fetch_op)
+        request = Request.build(fetch_op, operation.method, _path(operation.path, params), path_params=params)
+        response = self._send(request)
+        data = response.json() if response is not None else None
+        if response is None or response.status != 200 or not isinstance(data, dict):
+            status = "no answer" if response is None else f"{response.status}"
+            raise LiveError(f"could not read {fetch_op} {params or ''} ({status})")
+        return {_key(name): data.get(_key(name)) for name in self.spec.operation(update_op).form_fields}
+
+    def _list_webhooks(self, service: str, channel: str) -> set[str]:
+        operation = self.spec.operation("ListChannelWebhook")
+        params = {"ServiceSid": service, "ChannelSid": channel}
+        request = Request.build("ListChannelWebhook", operation.method, _path(operation.path, params), path_params=params)
+        sids: set[str] = set()
+        for _ in range(100):
+            response = self._send(request)
+            data = response.json() if response is not None else None
+            if response is None or response.status != 200 or not isinstance(data, dict):
+                raise LiveError(f"could not list the webhooks of channel {channel} "
+                                f"({'no answer' if response is None else response.status})")
+            sids.update(item["sid"] for item in data.get("webhooks") or [] if isinstance(item, dict) and isinstance(item.get("sid"), str))
+            next_url = (data.get("meta") or {}).get("next_page_url") if isinstance(data.get("meta"), dict) else None
+            if not next_url:
+                break
+            request = Request.build(request.operation_id, request.method, request.path, path_params=params,
+                                    query=parse_qsl(urlsplit(next_url).query, keep_blank_values=True))
+        return sids
+
+    def _delete(self, service: str, channel: str, sid: str) -> bool:
+        operation = self.spec.operation("DeleteChannelWebhook")
+        params = {"ServiceSid": service, "ChannelSid": channel, "Sid": sid}
+        request = Request.build("DeleteChannelWebhook", operation.method, _path(operation.path, params), path_params=params)
+        response = self._send(request)
+        return response is not None and response.status in (204, 404)
+
+    def _send(self, request: Request) -> Response | None:
+        """Send with patience: a restore is retried through 5xx, 429 and timeouts."""
+        for attempt in range(_RESTORE_ATTEMPTS):
+            try:
+                response = self.target.send(request, budgeted=False)
+            except TargetError:
+                response = None
+            if response is not None and response.status < 500:
+                return response
+            if attempt < len(_RESTORE_BACKOFF):
+                self._sleep(_RESTORE_BACKOFF[attempt])
+        return response
+
+
+def _key(form_field: str) -> str:
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", form_field.split(".")[-1]).lower()
+
+
+def _clearable(schema: Mapping[str, Any]) -> bool:
+    """A field an empty string clears to null: a string whose schema admits ``""``."""
+    import re
+
+    pattern = schema.get("pattern")
+    return schema.get("type") == "string" and "enum" not in schema and (pattern is None or re.search(pattern, "") is not None)
+
+
+def _path(template: str, params: Mapping[str, str]) -> str:
+    path = template
+    for name, value in params.items():
+        path = path.replace("{" + name + "}", encode_path_segment(value))
+    return path
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(map(str, a)) == sorted(map(str, b))
+    return a == b
+
+
+def _describe(state: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in state.items())
