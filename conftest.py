@@ -14,6 +14,5 @@ from twilio_webhook_contracts.profiles import register_profiles
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: builds, installs or runs many requests; still part of CI")
     register_profiles()
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -3,7 +3,7 @@
 * :mod:`contract_tests.checks` -- one function per property of the contract;
 * :mod:`contract_tests.stateful` -- the model-based state machine;
 * :mod:`contract_tests.runner` -- runs both against a target (the CLI's engine);
-* :mod:`contract_tests.plugin` -- the pytest plugin (fixtures, options);
+* :mod:`twilio_webhook_contracts.pytest_plugin` -- the pytest plugin (fixtures, options);
 * ``test_contract.py`` -- the bundled suite: ``pytest --pyargs contract_tests``.
 
 This package is imported by pytest at start-up through the plugin entry point,

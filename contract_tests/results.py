@@ -80,6 +80,8 @@ class Results:
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     aborted: str | None = None
+    #: "SIGINT" or "SIGTERM" when the run was interrupted
+    interrupted: str | None = None
     requests_sent: int = 0
     retries: int = 0
     target: dict[str, object] = field(default_factory=dict)

@@ -27,6 +27,7 @@ from hypothesis.errors import Flaky
 from hypothesis.stateful import get_state_machine_test
 
 import strategies as request_strategies
+from twilio_webhook_contracts.live import Terminated
 from twilio_webhook_contracts.target import BudgetExhausted, Target, TargetUnreachable
 
 from .checks import CHECKS, Check, Context
@@ -62,6 +63,8 @@ class SuiteConfig:
     shrink: bool = True
     database: ExampleDatabase | str | None = None
     progress: Callable[[str], None] | None = None
+    #: per operation, form fields pinned in every generated request (``None``: always absent)
+    form_pins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def derived_sid(prefix: str, seed: int, label: str) -> str:
@@ -97,6 +100,9 @@ def run_suite(target: Target, config: SuiteConfig) -> Results:
     except BudgetExhausted as exc:
         results.aborted = f"stopped early: {exc}"
         results.note(results.aborted)
+    except (KeyboardInterrupt, Terminated) as exc:
+        results.interrupted = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+        results.aborted = f"interrupted ({results.interrupted})"
     finally:
         suite.cleanup(session)
         evidence.detach(target)
@@ -146,21 +152,34 @@ class Suite:
 
     def run_phase(self, session: Session, operation_id: str, kind: str) -> None:
         """Valid, invalid or unauthenticated requests of one operation, as one Hypothesis test."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
         self._marks.setdefault(operation_id, (session.target.limits.sent, sum(session.results.check_failures.values())))
         operation = self.spec.operation(operation_id)
+        if operation.is_write and not self.config.allow_writes:
+            # not even invalid or unauthenticated ones: a server that wrongly accepts one would change the account
+            if kind == "valid":
+                self._skip_kind(session, operation_id, "all", "writes are not allowed (pass --allow-writes)")
+            return
+        try:
+            self._run_phase(session, operation, kind)
+        except OperationDead:
+            return  # reported once, as responds_within_timeout; the operation is not tried again
+
+    def _run_phase(self, session: Session, operation: Any, kind: str) -> None:
+        operation_id = operation.operation_id
         pins = self._pins(operation_id)
+        form = dict(self.config.form_pins.get(operation_id, {}))
         needs_webhook = any(p.name == "Sid" for p in operation.path_parameters)
         examples = self.config.max_examples
         if kind == "valid":
-            if operation.is_write and not self.config.allow_writes:
-                self._skip_kind(session, operation_id, "valid", "writes are not allowed (pass --allow-writes)")
-            elif needs_webhook and not self.config.allow_writes:
+            if needs_webhook and not self.config.allow_writes:
                 self._skip_kind(session, operation_id, "valid", "needs a webhook to exist, and writes are not allowed")
             elif needs_webhook:
                 self._valid_on_webhook(session, operation_id, pins)
             else:
                 self._hypothesis(session, f"{operation_id}/valid",
-                                 request_strategies.valid_requests(operation_id, spec=self.spec, **pins),
+                                 request_strategies.valid_requests(operation_id, spec=self.spec, pinned=form, **pins),
                                  self._send_valid, examples)
         elif kind == "invalid":
             if not request_strategies.defects_for(operation_id, spec=self.spec):
@@ -168,7 +187,7 @@ class Suite:
             if needs_webhook and "Sid" not in pins:
                 pins["Sid"] = derived_sid("WH", self.seed, "missing-webhook")
             self._hypothesis(session, f"{operation_id}/invalid",
-                             request_strategies.invalid_requests(operation_id, spec=self.spec, **pins),
+                             request_strategies.invalid_requests(operation_id, spec=self.spec, pinned=form, **pins),
                              self._send_invalid, examples)
         elif kind == "auth":
             if not session.enabled("authentication_required"):
@@ -176,10 +195,8 @@ class Suite:
             if needs_webhook and "Sid" not in pins:
                 pins["Sid"] = derived_sid("WH", self.seed, "auth-webhook")
             self._hypothesis(session, f"{operation_id}/auth",
-                             request_strategies.valid_requests(operation_id, spec=self.spec, **pins),
+                             request_strategies.valid_requests(operation_id, spec=self.spec, pinned=form, **pins),
                              self._send_unauthenticated, max(2, min(5, examples // 10)))
-        else:
-            raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
 
     def report_operation(self, session: Session, operation_id: str) -> None:
         """One progress line per operation: requests sent and failed checks since its first phase."""
@@ -201,7 +218,10 @@ class Suite:
         runs = self.config.stateful_examples or max(3, self.config.max_examples // 5)
         sent_before = session.target.limits.sent
         failures_before = sum(session.results.check_failures.values())
-        test = get_state_machine_test(machine, settings=self._settings(runs, stateful_step_count=self.config.stateful_steps))
+        # Hypothesis starts with tiny programs; a short run would spend its few examples on
+        # one- or two-step sequences, so each run takes at least half the step budget.
+        test = get_state_machine_test(machine, settings=self._settings(runs, stateful_step_count=self.config.stateful_steps),
+                                      _min_steps=max(1, self.config.stateful_steps // 2))
         self._execute(test)
         sent = session.target.limits.sent - sent_before
         failed = sum(session.results.check_failures.values()) - failures_before
@@ -227,7 +247,7 @@ class Suite:
             channels = ((services[0], derived_sid("CH", self.seed, f"state-channel{suffix}")),
                         (services[0], f"contract-room-{self.seed % 100000}{suffix}"))
         return Pools(services=services, channels=channels, include_account=worker == 0,
-                     allow_writes=self.config.allow_writes)
+                     allow_writes=self.config.allow_writes, form_pins=self.config.form_pins)
 
     def target_gone(self, session: Session, exc: Exception) -> None:
         session.results.aborted = f"the target stopped accepting connections: {exc}"
@@ -267,8 +287,9 @@ class Suite:
 
     @staticmethod
     def _send_unauthenticated(session: Session, request) -> None:
-        for auth in ("none", "wrong"):
-            response, failed = session.exchange(request, auth=auth)
+        """Both without credentials and with a wrong secret, judged before either is raised."""
+        outcomes = [session.exchange(request, auth=auth) for auth in ("none", "wrong")]
+        for response, failed in outcomes:
             session.raise_first(failed, response)
 
     @staticmethod
@@ -289,7 +310,9 @@ class Suite:
 
         def create() -> str | None:
             request = _draw_one(request_strategies.valid_requests(
-                "CreateChannelWebhook", spec=self.spec, ServiceSid=service, ChannelSid=channel), self.seed)
+                "CreateChannelWebhook", spec=self.spec, pinned=dict(self.config.form_pins.get("CreateChannelWebhook", {})),
+                ServiceSid=service, ChannelSid=channel), self.seed)
+            session.new_example()
             response, failed = session.exchange(request)
             data = response.json()
             if response.status == 201 and isinstance(data, dict) and isinstance(data.get("sid"), str):
@@ -329,25 +352,14 @@ class Suite:
                     pins[name] = self.config.service_sid
         if self.config.channel_sid and "ChannelSid" in names:
             pins["ChannelSid"] = self.config.channel_sid
+        if any(p.name == "PageToken" for p in self.spec.operation(operation_id).query_parameters):
+            # a token is "provided by the API": one we made up may be refused by a faithful server
+            pins["PageToken"] = None  # type: ignore[assignment]
         return pins
-
-    def _pools(self) -> Pools:
-        if self.config.service_sid:
-            services: tuple[str, ...] = (self.config.service_sid,)
-        else:
-            services = (derived_sid("IS", self.seed, "state-service-1"), derived_sid("IS", self.seed, "state-service-2"))
-        if self.config.channel_sid:
-            channels: tuple[tuple[str, str], ...] = ((services[0], self.config.channel_sid),)
-        elif self.config.service_sid:
-            channels = ()  # a real service: only a real channel (--channel-sid) may be used
-        else:
-            channels = ((services[0], derived_sid("CH", self.seed, "state-channel")),
-                        (services[0], f"contract-room-{self.seed % 100000}"))
-        return Pools(services=services, channels=channels, include_account=True, allow_writes=self.config.allow_writes)
 
     def _skip_kind(self, session: Session, operation_id: str, kind: str, reason: str) -> None:
         session.results.note(f"{operation_id}: {kind} requests skipped: {reason}")
-        if kind == "valid":
+        if kind in ("valid", "all"):
             session.results.skip("valid_request_accepted", reason)
 
     def _settings(self, max_examples: int, **extra: Any) -> hypothesis_settings:
@@ -371,6 +383,7 @@ class Suite:
                     max_examples: int) -> None:
         @given(request=strategy)
         def test(request: Any) -> None:
+            session.new_example()
             body(session, request)
 
         test = self._settings(max_examples)(test)
@@ -379,7 +392,9 @@ class Suite:
         self._execute(test)
 
     def _execute(self, test: Callable[[], None]) -> None:
-        hypothesis.seed(self.seed)(test)
+        # What hypothesis.seed() does, minus switching the example database off:
+        # a run is reproducible from its seed and still retries earlier failures first.
+        test._hypothesis_internal_use_seed = self.seed  # type: ignore[attr-defined]
         try:
             test()
         except BaseException as exc:  # noqa: BLE001 - sorted below

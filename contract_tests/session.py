@@ -8,6 +8,7 @@ failure reports as its reproduction.
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 from twilio_webhook_contracts.request import Request
@@ -17,6 +18,8 @@ from .checks import Check, Context, response_checks_for
 from .results import OperationDead, Results, failure_type
 
 __all__ = ["Session", "TargetGone"]
+
+_WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
 
 
 class TargetGone(Exception):
@@ -53,14 +56,14 @@ class Session:
         op = request.operation_id
         if self.target.is_dead(op):
             raise OperationDead(self.target.timed_out[op])
-        self.history.append(self.target.curl(request) + ("" if auth == "valid" else f"  # {auth} credentials"))
+        self.history.append(self.target.curl(request, auth))
         try:
             response = self.target.send(request, auth=auth)
         except TargetTimeout as exc:
             if self.enabled("responds_within_timeout"):
                 self.results.ran("responds_within_timeout")
                 self.results.record("responds_within_timeout", op, [str(exc)], request=request,
-                                    curl=self.target.curl(request), steps=self._steps())
+                                    curl=self.target.curl(request, auth), steps=self._steps())
             raise OperationDead(str(exc)) from None
         except TargetUnreachable as exc:
             raise TargetGone(str(exc)) from None
@@ -77,19 +80,19 @@ class Session:
             self.results.ran(check.name)
             if outcome:
                 failed.append(check.name)
-                self.fail(check.name, op, outcome, response=response, raise_=False)
+                self.fail(check.name, op, outcome, response=response, raise_=False, auth=auth)
         return response, failed
 
     def _steps(self) -> tuple[str, ...]:
         return tuple(self.history) if len(self.history) > 1 else ()
 
     def fail(self, check: str, operation_id: str, explanations: list[str], *, response: Response | None = None,
-             request: Request | None = None, raise_: bool = True) -> None:
+             request: Request | None = None, raise_: bool = True, auth: Auth = "valid") -> None:
         """Record a failure of *check* (with this session's steps) and, by default, raise it."""
         request = request or (response.request if response else None)
         self.results.record(
             check, operation_id, explanations, response=response, request=request,
-            curl=self.target.curl(request) if request is not None else "",
+            curl=self.target.curl(request, auth) if request is not None else "",
             steps=self._steps(),
         )
         if raise_:
@@ -100,6 +103,10 @@ class Session:
         if failed:
             raise failure_type(failed[0])(f"{failed[0]} failed for {response.request}")
 
+    def new_example(self) -> None:
+        """Start a fresh reproduction: a failure's steps are the requests of its own example."""
+        self.history.clear()
+
     def _track(self, response: Response) -> None:
         """Remember webhooks created and deleted, so the run can clean up after itself."""
         request = response.request
@@ -107,7 +114,7 @@ class Session:
             return
         if request.operation_id == "CreateChannelWebhook" and response.status == 201:
             data = response.json()
-            if isinstance(data, dict) and isinstance(data.get("sid"), str):
+            if isinstance(data, dict) and isinstance(data.get("sid"), str) and _WEBHOOK_SID.match(data["sid"]):
                 self.created[data["sid"]] = (request.path_params.get("ServiceSid", ""), request.path_params.get("ChannelSid", ""))
         elif request.operation_id == "DeleteChannelWebhook" and response.status in (204, 404):
             self.created.pop(request.path_params.get("Sid", ""), None)

@@ -9,7 +9,7 @@ This module handles both ways of running against one:
 * **declared** (``--stateless``): the stateful suite is not run and the state
   checks are reported as skipped with :data:`DECLARED_REASON`;
 * **detected**: a :class:`StateEvidence` watches every exchange of a normal run
-  (it is the target's ``on_exchange`` callback) and :func:`conclude` post-processes
+  (it observes the target: ``Target.observers``) and :func:`conclude` post-processes
   the :class:`~contract_tests.results.Results`: when the evidence says the target
   keeps no state, the state-check failures are folded into one failure line,
   the other state checks are marked "target keeps no state", and
@@ -137,7 +137,7 @@ class StatelessVerdict:
 
 
 class StateEvidence:
-    """Watches exchanges (a ``Target.on_exchange`` callback) for whether writes are ever read back."""
+    """Watches exchanges (a ``Target`` observer) for whether writes are ever read back."""
 
     def __init__(self, spec: Spec):
         self.spec = spec
@@ -146,7 +146,6 @@ class StateEvidence:
         self._reverted: dict[tuple[str, str], int] = {}  # (kind, resource label) -> writes reverted
         self._kept = 0
         self._other = 0
-        self._previous: Callable[["Response"], None] | None = None
         updates = {op.path for op in spec if op.method == "POST" and op.success_status == 200}
         #: GET operations that read one resource a POST on the same path updates
         self._reads = {op.operation_id for op in spec if op.method == "GET" and op.path in updates}
@@ -171,9 +170,8 @@ class StateEvidence:
     # -- wiring -------------------------------------------------------------
 
     def attach(self, target: "Target") -> "StateEvidence":
-        """Observe every exchange of *target* (keeping any callback it already has)."""
-        self._previous = target.on_exchange
-        target.on_exchange = self
+        """Observe every exchange of *target* (and of its clones)."""
+        target.observers.append(self)
         self._curl = target.curl
         return self
 
@@ -182,12 +180,10 @@ class StateEvidence:
         return self._curl(request) if self._curl is not None and request is not None else ""
 
     def detach(self, target: "Target") -> None:
-        if target.on_exchange is self:
-            target.on_exchange = self._previous
+        if self in target.observers:
+            target.observers.remove(self)
 
-    def __call__(self, response: "Response") -> None:
-        if self._previous is not None:
-            self._previous(response)
+    def after_response(self, response: "Response") -> None:
         try:
             self.observe(response)
         except Exception:  # noqa: BLE001 - evidence is best effort; it must never break a run

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests.plugin import xdist_worker
+from twilio_webhook_contracts.pytest_plugin import xdist_worker
 from contract_tests.results import Results
 from contract_tests.runner import KINDS
 from contract_tests.session import TargetGone

@@ -122,7 +122,9 @@ class Model:
         key = (slot.name, clearing)
         if key not in self._strategies:
             if slot.is_array:
-                strategy: SearchStrategy[Any] = _values.array_values(slot.schema).map(tuple)
+                # a list, as drawn: form_pairs sends a list and a tuple alike, and a
+                # .map(tuple) would be one more draw per request
+                strategy: SearchStrategy[Any] = _values.array_values(slot.schema)
             else:
                 strategy = _values.scalar_values(slot.schema, location=slot.location, clears=clearing)
             self._strategies[key] = strategy

@@ -17,6 +17,8 @@ of these special cases layered on top.
 from __future__ import annotations
 
 import functools
+import ipaddress
+import itertools
 import re
 import string
 from dataclasses import dataclass
@@ -251,7 +253,7 @@ def unique_names(schema: Mapping[str, Any]) -> SearchStrategy[str]:
         max_size=short_max,
     )
     word = st.text(string.ascii_letters + string.digits, min_size=1, max_size=max(1, short_max // 2 - 1))
-    spaced = st.tuples(word, word).map(" ".join)  # "support room": what people name channels
+    spaced = st.builds(_spaced, word, word)  # "support room": what people name channels
     options = [(ascii_names, 3), (spaced, 1), (unicode_names, 2)]
     if hi > short_max:
         # Long names are a drawn chunk repeated to a drawn length: what matters about
@@ -261,9 +263,19 @@ def unique_names(schema: Mapping[str, Any]) -> SearchStrategy[str]:
         # Lengths past the limit are clamped to it: the limit itself comes up often,
         # and a failing test still shrinks to the shortest length that fails.
         overshoot = max(1, (hi - short_max) // 2)
-        length = st.integers(short_max + 1, hi + overshoot).map(lambda n: min(n, hi))
-        options.append((st.tuples(chunk, length).map(lambda t: (t[0] * t[1])[: t[1]]), 2))
+        length = st.integers(short_max + 1, hi + overshoot)
+        options.append((st.builds(functools.partial(_repeated, limit=hi), chunk, length), 2))
     return weighted(*options).map(str.strip).filter(fits)
+
+
+def _spaced(first: str, second: str) -> str:
+    return f"{first} {second}"
+
+
+def _repeated(chunk: str, length: int, *, limit: int) -> str:
+    """*chunk* repeated to *length* characters, clamped to *limit*."""
+    length = min(length, limit)
+    return (chunk * length)[:length]
 
 
 def _sid(form: FixedForm) -> SearchStrategy[str]:
@@ -272,38 +284,35 @@ def _sid(form: FixedForm) -> SearchStrategy[str]:
     )
 
 
+def _sids(schema: Mapping[str, Any], form: FixedForm) -> SearchStrategy[str]:
+    """SIDs for a SID-shaped pattern, checked against the rest of *schema* only if it could fail.
+
+    Every SID of *form* matches the pattern it was read from and has the same
+    length, so when one of them satisfies *schema* all do, and the filter (a
+    draw of its own on every request) would only cost time.
+    """
+    sids = _sid(form)
+    if matches(schema, form.prefix + form.preferred[0] * form.length):
+        return sids
+    return sids.filter(lambda s: matches(schema, s))
+
+
 # URLs are drawn as a few flat strings and then shaped (split into labels, segments
 # and pairs), rather than as nested lists of parts: a Hypothesis draw costs tens of
-# microseconds, and a URL built part by part took ~30 of them.
+# microseconds, and a URL built part by part took ~30 of them. Which parts a URL has
+# (scheme, userinfo, kind of host, port, path, query) is one draw from a weighted
+# table of shapes, so a URL costs one draw per part it actually has (about 7), not
+# one per alternative considered (about 20).
 
 _HOST_CHARS = string.ascii_lowercase + string.digits + "-."
 _PATH_SAFE = "-._~!$&'()*+,;=:@"
+_TLDS = ("com", "org", "net", "io", "dev", "example", "test")
+_COMMON_PORTS = (1, 80, 443, 8080, 65535)
 
 
 def _host_name(text: str, tld: str) -> str:
     labels = [label.strip("-") for label in text.split(".")]
     return ".".join([label[:63] for label in labels if label] or ["a"]) + "." + tld
-
-
-def _hosts() -> SearchStrategy[str]:
-    names = st.builds(
-        _host_name,
-        st.text(_HOST_CHARS, min_size=1, max_size=30),
-        st.sampled_from(["com", "org", "net", "io", "dev", "example", "test"]),
-    )
-    ipv4 = st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t)))
-    ipv6 = st.ip_addresses(v=6).map(lambda a: f"[{a}]")
-    return weighted((names, 5), (st.just("localhost"), 1), (ipv4, 1), (ipv6, 1))
-
-
-def _url_text(extra: str, max_size: int) -> SearchStrategy[str]:
-    """Mostly ASCII; one draw in four may carry non-ASCII letters (percent-encoded later)."""
-    ascii_text = st.text(_UNRESERVED + extra, max_size=max_size)
-    mixed = st.text(
-        st.characters(categories=("L", "N"), codec="utf-8", include_characters=_UNRESERVED + extra),
-        max_size=max_size,
-    )
-    return weighted((ascii_text, 3), (mixed, 1))
 
 
 def _path(text: str) -> str:
@@ -316,6 +325,88 @@ def _query(text: str) -> str:
     return "?" + urlencode(pairs) if pairs else ""
 
 
+def _url_text(extra: str, max_size: int, *, mixed: bool) -> SearchStrategy[str]:
+    """ASCII, or (*mixed*) letters and digits from all of Unicode as well (percent-encoded later)."""
+    if not mixed:
+        return st.text(_UNRESERVED + extra, max_size=max_size)
+    return st.text(
+        st.characters(categories=("L", "N"), codec="utf-8", include_characters=_UNRESERVED + extra),
+        max_size=max_size,
+    )
+
+
+@dataclass(frozen=True)
+class _UrlShape:
+    """Which parts one URL has; drawn as a whole from :func:`_url_shapes`."""
+
+    simplest: bool = False  # the canonical SIMPLEST_URL
+    scheme: str = "https"
+    credentials: bool = False
+    host: str = "name"  # name | localhost | ipv4 | ipv6
+    port: str = ""  # "" | common | any
+    path: str = "ascii"  # ascii | mixed (either may come out empty)
+    query: str = ""  # "" | ascii | mixed
+
+
+def _url_shapes() -> list[_UrlShape]:
+    """Every shape, repeated by weight, simplest first (a failing test shrinks towards index 0).
+
+    The weights are those of the nested ``one_of`` this replaces: http and https
+    alike; credentials one in six; a host name five in eight, else localhost, an
+    IPv4 or an IPv6 literal; no port, a usual one or any, alike; the path ASCII
+    three in four; no query half the time, else ASCII three in four; and the
+    canonical ``https://example.com`` one URL in eight.
+    """
+    dimensions = [
+        ["https", "http"],
+        [False] * 5 + [True],
+        ["name"] * 5 + ["localhost", "ipv4", "ipv6"],
+        ["", "common", "any"],
+        ["ascii"] * 3 + ["mixed"],
+        [""] * 4 + ["ascii"] * 3 + ["mixed"],
+    ]
+    built = [_UrlShape(False, *parts) for parts in itertools.product(*dimensions)]
+    return [_UrlShape(simplest=True)] * round(len(built) / 7) + built
+
+
+@functools.lru_cache(maxsize=None)
+def _built_urls() -> SearchStrategy[str]:
+    shapes = st.sampled_from(_url_shapes())
+    user = st.text(string.ascii_lowercase, min_size=1, max_size=8)
+    password = st.text(string.ascii_letters + string.digits, min_size=1, max_size=12)
+    host_text = st.text(_HOST_CHARS, min_size=1, max_size=30)
+    tlds = st.sampled_from(_TLDS)
+    ipv4 = st.integers(0, 2**32 - 1)
+    ipv6 = st.ip_addresses(v=6)
+    common_ports = st.sampled_from(_COMMON_PORTS)
+    any_port = st.integers(1, 65535)
+    paths = {kind: _url_text("/", 40, mixed=kind == "mixed") for kind in ("ascii", "mixed")}
+    queries = {kind: _url_text("=&", 30, mixed=kind == "mixed") for kind in ("ascii", "mixed")}
+
+    @st.composite
+    def build(draw: Any) -> str:
+        shape = draw(shapes)
+        if shape.simplest:
+            return SIMPLEST_URL
+        userinfo = f"{draw(user)}:{draw(password)}@" if shape.credentials else ""
+        if shape.host == "name":
+            host = _host_name(draw(host_text), draw(tlds))
+        elif shape.host == "localhost":
+            host = "localhost"
+        elif shape.host == "ipv4":
+            host = str(ipaddress.IPv4Address(draw(ipv4)))
+        else:
+            host = f"[{draw(ipv6)}]"
+        port = "" if not shape.port else f":{draw(common_ports if shape.port == 'common' else any_port)}"
+        path = _path(draw(paths[shape.path]))
+        query = _query(draw(queries[shape.query])) if shape.query else ""
+        if query and not path:
+            path = "/"
+        return f"{shape.scheme}://{userinfo}{host}{port}{path}{query}"
+
+    return build()
+
+
 def urls(schema: Mapping[str, Any], *, clears: bool = False) -> SearchStrategy[str]:
     """Absolute http(s) URLs of the kind people configure as webhooks.
 
@@ -324,36 +415,23 @@ def urls(schema: Mapping[str, Any], *, clears: bool = False) -> SearchStrategy[s
     field's own pattern, so a fragment that narrows the URL (https only, say)
     narrows what is generated. With *clears*, the empty string -- which clears a
     stored URL -- is drawn too, if the schema accepts it.
+
+    The canonical example (:data:`SIMPLEST_URL`) is the simplest value: a failing
+    test shrinks to it in one step, and a webhook that needs a URL is no "bigger"
+    than one that needs a SID.
     """
-    credentials = st.tuples(
-        st.text(string.ascii_lowercase, min_size=1, max_size=8),
-        st.text(string.ascii_letters + string.digits, min_size=1, max_size=12),
-    ).map(lambda t: f"{t[0]}:{t[1]}@")  # Twilio calls https://user:password@host/ with Basic auth
-    userinfo = weighted((st.just(""), 5), (credentials, 1))
-    port = st.one_of(  # none, the boundaries and the usual ones, any
-        st.just(""),
-        st.sampled_from([1, 80, 443, 8080, 65535]).map(lambda p: f":{p}"),
-        st.integers(1, 65535).map(lambda p: f":{p}"),
-    )
-    path = _url_text("/", 40).map(_path)
-    query = st.one_of(st.just(""), _url_text("=&", 30).map(_query))
-
-    def assemble(scheme: str, user: str, host: str, port: str, path: str, query: str) -> str:
-        if query and not path:
-            path = "/"
-        return f"{scheme}://{user}{host}{port}{path}{query}"
-
-    built = st.builds(assemble, st.sampled_from(["https", "http"]), userinfo, _hosts(), port, path, query)
-    # The canonical example comes first: a failing test then shrinks to it in one
-    # step, and a webhook that needs a URL is no "bigger" than one that needs a SID.
-    checked = weighted((st.just(SIMPLEST_URL), 1), (built, 7)).filter(lambda u: matches(schema, u))
+    checked = _built_urls().filter(lambda u: matches(schema, u))
     if clears and matches(schema, ""):
         # One draw in four clears the URL; the empty string is also the simplest value.
         return weighted((st.just(""), 1), (checked, 3))
     return checked
 
 
-def _integers(schema: Mapping[str, Any]) -> SearchStrategy[int]:
+#: Integer ranges narrower than this are drawn from the list of their values.
+_SMALL_RANGE = 16
+
+
+def _integer_bounds(schema: Mapping[str, Any]) -> tuple[int, int]:
     top = _INT64 if schema.get("format") == "int64" else _INT32
     lo = schema.get("minimum", -top)
     hi = schema.get("maximum", top)
@@ -361,7 +439,11 @@ def _integers(schema: Mapping[str, Any]) -> SearchStrategy[int]:
         lo += 1
     if schema.get("exclusiveMaximum") is True:
         hi -= 1
-    return st.integers(int(lo), int(hi))
+    return int(lo), int(hi)
+
+
+def _integers(schema: Mapping[str, Any]) -> SearchStrategy[int]:
+    return st.integers(*_integer_bounds(schema))
 
 
 def _numbers(schema: Mapping[str, Any]) -> SearchStrategy[str]:
@@ -389,7 +471,13 @@ def scalar_values(
         values = [str(v).lower() if isinstance(v, bool) else str(v) for v in schema["enum"] if v is not None]
         return st.sampled_from(values)
     if kind == "integer":
-        return _integers(schema).map(str)
+        lo, hi = _integer_bounds(schema)
+        if hi - lo < _SMALL_RANGE:
+            # A handful of values (RetryCount 0-3, PageSize 1-5): one draw from the
+            # list instead of an integer draw and a conversion; same values, and the
+            # lowest is still the simplest.
+            return st.sampled_from([str(n) for n in range(lo, hi + 1)])
+        return st.integers(lo, hi).map(str)
     if kind == "number":
         return _numbers(schema)
     if kind == "boolean":
@@ -403,17 +491,21 @@ def scalar_values(
 
 
 def _strings(schema: Mapping[str, Any], pattern: str | None, location: str) -> SearchStrategy[str]:
+    # Every branch below checks its values against the whole *schema*, so a
+    # union of branches (alternatives) needs no filter of its own: each filter
+    # is one more draw per value.
     form = fixed_form(pattern)
     if form is not None:
-        return _sid(form).filter(lambda s: matches(schema, s))
+        return _sids(schema, form)
     alts = alternatives(pattern)
     if alts:
-        return st.one_of([_strings(schema, alt, location) for alt in alts]).filter(lambda s: matches(schema, s))
+        return st.one_of([_strings(schema, alt, location) for alt in alts])
     if text_like(pattern):
         sub = {**schema, "pattern": pattern} if pattern else schema
-        if location == "path":
-            return unique_names(sub).filter(lambda s: matches(schema, s))
-        return free_text(sub).filter(lambda s: matches(schema, s))
+        values = unique_names(sub) if location == "path" else free_text(sub)
+        if pattern == schema.get("pattern"):
+            return values  # *sub* is *schema*: already checked against it
+        return values.filter(lambda s: matches(schema, s))
     regex = st.from_regex(pattern, fullmatch=True)
     if location == "path":
         regex = regex.filter(_segment_ok)

@@ -175,8 +175,6 @@ def test_a_replay_with_a_seed_uses_no_example_database(capsys, tmp_path, credent
         assert not database.exists()  # a replay neither reads nor writes saved examples
 
 
-@pytest.mark.xfail(strict=True, reason="runner.py applies hypothesis.seed() to every test, and seed() sets "
-                                       "database=None: no example database is ever read or written")
 def test_failing_examples_are_kept_in_the_example_database(capsys, tmp_path, credentials):
     with served(DropsTarget) as mock:
         args = ["--max-examples", "1", "--no-stateful", "-q", "--checks", "response", "--target", mock.url]
@@ -537,8 +535,6 @@ def test_a_target_that_goes_away_mid_run_ends_it_with_status_1_and_says_so(capsy
     assert skipped and all(row["skip_reason"] for row in skipped)
 
 
-@pytest.mark.xfail(strict=True, reason="runner.py: Suite._valid_on_webhook's set-up create() calls session.exchange "
-                                       "outside any try, so OperationDead escapes run_suite (exit 4, internal error)")
 def test_a_target_that_never_answers_ends_the_run_with_timeouts_not_a_hang(capsys, tmp_path, credentials):
     with socket.socket() as silent:  # accepts connections (backlog), never answers
         silent.bind(("127.0.0.1", 0))

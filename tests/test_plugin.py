@@ -234,7 +234,7 @@ def test_send(contract_target):
     result.assert_outcomes(failed=1)
     output = text(result)
     assert "TargetUnreachable: cannot reach" in output and "sending as Credentials(" in output
-    assert TOKEN not in output and "***" in output
+    assert TOKEN not in output  # the transport keeps it off the stack; the report hook redacts anything else
 
 
 def test_assert_conforms_names_every_broken_property(pytester):
@@ -350,7 +350,8 @@ def test_param(x):
     assert x
 
 def test_nothing_heavy_was_imported():
-    assert [name for name in sys.modules if name.startswith(HEAVY) and name != "contract_tests.plugin"] == []
+    light = ("twilio_webhook_contracts", "twilio_webhook_contracts.pytest_plugin")
+    assert [name for name in sys.modules if name.startswith(HEAVY) and name not in light] == []
 
 def test_warnings_still_work():
     with pytest.warns(UserWarning):

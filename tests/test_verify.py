@@ -235,7 +235,7 @@ def _run(app: MockApp, **config: Any) -> Results:
             return run_suite(target, SuiteConfig(database="none", **config))
 
 
-PINNED = dict(max_examples=8, seed=7, shrink=False, service_sid=SERVICE_SID, channel_sid=CHANNEL_SID)
+PINNED = dict(max_examples=8, stateful_examples=10, seed=7, shrink=False, service_sid=SERVICE_SID, channel_sid=CHANNEL_SID)
 
 
 def test_a_stateless_mock_is_recognised_and_reported_in_one_line():

@@ -2,26 +2,40 @@
 webhook-configuration APIs.
 
 One way through: fragment (:mod:`.spec`) -> strategy (the ``strategies`` package)
--> request (:mod:`.request`) -> target -> response -> checks (``contract_tests``)
--> report. This package holds the stages that are not test code.
+-> request (:mod:`.request`) -> target (:mod:`.target`) -> response -> checks
+(``contract_tests``) -> report (:mod:`.report`). This package holds the stages
+that are not test code.
+
+The names below are imported on first use: pytest imports this package at
+start-up in every project where it is installed (for the plugin), and
+``webhook-contracts --help`` should not pay for YAML, schema compilers and HTTP.
 """
 
-from .request import Request, encode_form, form_pairs
-from .spec import Operation, Spec, SpecError, default_spec
-from .validation import Violation, validate_request, validate_response, validator_for
+from __future__ import annotations
 
-__all__ = [
-    "Operation",
-    "Request",
-    "Spec",
-    "SpecError",
-    "Violation",
-    "default_spec",
-    "encode_form",
-    "form_pairs",
-    "validate_request",
-    "validate_response",
-    "validator_for",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Request": "request", "encode_form": "request", "form_pairs": "request",
+    "Operation": "spec", "Spec": "spec", "SpecError": "spec", "default_spec": "spec",
+    "Violation": "validation", "validate_request": "validation", "validate_response": "validation",
+    "validator_for": "validation",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .request import Request, encode_form, form_pairs
+    from .spec import Operation, Spec, SpecError, default_spec
+    from .validation import Violation, validate_request, validate_response, validator_for

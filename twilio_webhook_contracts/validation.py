@@ -14,6 +14,11 @@ operations (path finding and lazy spec traversal on every call), which is why
 they are not on the hot path; the test suite runs them side by side with these
 validators on generated requests and responses and requires the same verdict.
 
+Both compilations happen on first use, not at import or construction: importing
+openapi-schema-validator alone costs about a quarter of a second (it brings
+pydantic and jsonschema), which ``webhook-contracts --help`` and a clean run
+never need, and a mock that is never asked about an operation never compiles it.
+
 Form bodies are read the way Twilio reads them: UTF-8, repeated keys for arrays,
 unknown keys ignored, integers as decimal digits (``RetryCount=3`` is an integer,
 ``RetryCount=three`` is not).
@@ -29,7 +34,6 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import parse_qsl, unquote
 
 import fastjsonschema
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from .request import FORM_CONTENT_TYPE, Request
 from .spec import Operation, Parameter, Spec, default_spec
@@ -113,21 +117,37 @@ def to_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _SchemaCheck:
-    """A schema compiled twice: a fast yes/no and a slow, detailed explanation."""
+    """A schema compiled twice: a fast yes/no and a slow, detailed explanation.
+
+    Each is compiled when first needed (thread-safe: at worst two threads both
+    compile, and one result wins -- they are identical).
+    """
+
+    __slots__ = ("schema", "_fast", "_detail")
 
     def __init__(self, schema: Mapping[str, Any]):
         self.schema = dict(schema)
-        self._fast: Callable[[Any], Any] = fastjsonschema.compile(
-            to_json_schema(schema), formats={}, use_default=False
-        )
-        self._detail = OAS30Validator(self.schema, format_checker=oas30_format_checker)
+        self._fast: Callable[[Any], Any] | None = None
+        self._detail: Any = None
+
+    def fast(self) -> Callable[[Any], Any]:
+        if self._fast is None:
+            self._fast = fastjsonschema.compile(to_json_schema(self.schema), formats={}, use_default=False)
+        return self._fast
+
+    def detail(self) -> Any:
+        if self._detail is None:
+            from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+            self._detail = OAS30Validator(self.schema, format_checker=oas30_format_checker)
+        return self._detail
 
     def errors(self, instance: Any) -> list[Any]:
         try:
-            self._fast(instance)
+            (self._fast or self.fast())(instance)
             return []
         except fastjsonschema.JsonSchemaValueException as fast_error:
-            detailed = sorted(self._detail.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+            detailed = sorted(self.detail().iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
             return detailed or [fast_error]
 
 
@@ -296,16 +316,25 @@ class OperationValidator:
         return out
 
     def form_violations(self, body: bytes) -> list[Violation]:
+        return self.read_form(body)[1]
+
+    def read_form(self, body: bytes) -> tuple[dict[str, Any], list[Violation]]:
+        """The typed form fields of *body* and its violations, from one parse.
+
+        What a server needs (the mock checks a body, then stores it): the fields
+        are ``typed_form(body)`` whenever the violations are empty, and the
+        violations are ``form_violations(body)``, for the cost of one.
+        """
         op = self.operation
         assert self._form_check is not None and op.form_schema is not None
         if not body and op.body_required:
-            return [Violation(op.operation_id, "body", "", "required", "a form body", "an empty body")]
+            return {}, [Violation(op.operation_id, "body", "", "required", "a form body", "an empty body")]
         try:
             pairs = parse_form(body)
         except (UnicodeDecodeError, ValueError):
-            return [Violation(op.operation_id, "body", "", "encoding", "UTF-8 form encoding", _found(body[:60]))]
+            return {}, [Violation(op.operation_id, "body", "", "encoding", "UTF-8 form encoding", _found(body[:60]))]
         fields = typed_fields(pairs, op.form_fields)
-        return _violations_from(op.operation_id, "body", self._form_check.errors(fields), "")
+        return fields, _violations_from(op.operation_id, "body", self._form_check.errors(fields), "")
 
     def typed_form(self, body: bytes) -> dict[str, Any]:
         """The documented form fields of *body*, typed (for servers such as the mock)."""

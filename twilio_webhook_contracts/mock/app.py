@@ -302,10 +302,9 @@ class MockApp:
         form: dict[str, Any] = {}
         if operation.form_schema is not None:
             body = request.body if self.reads_form(request) else b""
-            violations = validator.form_violations(body)
+            form, violations = validator.read_form(body)  # one parse: checked, then stored
             if violations:
                 raise self.invalid(operation, violations)
-            form = validator.typed_form(body)
         return Call(operation, account_sid, params, query, form, request.base_url, request)
 
     def reads_form(self, request: MockRequest) -> bool:
