@@ -243,6 +243,13 @@ class Guard:
         return problems
 
     def _restore_config(self, update_op: str, params: Mapping[str, str], state: Mapping[str, Any], what: str) -> list[str]:
+        fetch_op = update_op.replace("Update", "Fetch")
+        try:
+            current = self._read_config(fetch_op, params, update_op)
+        except LiveError:
+            current = None
+        if current is not None and all(_same(state[key], current.get(key)) for key in state):
+            return []  # unchanged: nothing to write (and a read-only run never writes)
         operation = self.spec.operation(update_op)
         fields: dict[str, Any] = {}
         for name, schema in operation.form_fields.items():
@@ -258,7 +265,6 @@ class Guard:
         if response is None or response.status != 200:
             status = "no answer" if response is None else f"answered {response.status}"
             return [f"{what} could not be written back ({status}); it should be: {_describe(state)}"]
-        fetch_op = update_op.replace("Update", "Fetch")
         try:
             seen = self._read_config(fetch_op, params, update_op)
         except LiveError as exc:

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, settings
 
 __all__ = ["PROFILES", "register_profiles"]
 
-#: profile name -> examples per operation
-PROFILES = {"dev": 10, "ci": 100, "nightly": 1000}
+#: profile name -> examples per operation and kind (``run --profile``; Hypothesis' max_examples)
+PROFILES = {"dev": 10, "ci": 50, "nightly": 500}
 
 _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 

@@ -1,7 +1,9 @@
 """``webhook-contracts run``: the contract suite against a target (default: the embedded mock).
 
 Exit status: 0 no violation; 1 violations found; 2 usage or configuration error;
-3 the target could not be reached at all.
+3 the target could not be reached at all; 5 a live run could not restore the
+account (it says what, loudly); 130/143 interrupted by SIGINT/SIGTERM (after
+restoring).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
 from ..cli import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_VIOLATIONS, UsageError
+
+#: A live run could not put the account back as it found it.
+EXIT_RESTORE_FAILED = 5
 
 _SERVICE_SID = re.compile(r"IS[0-9a-fA-F]{32}\Z")
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}\Z")
@@ -36,7 +41,29 @@ def register(subparsers) -> None:
     )
     add_target_arguments(parser)
     add_suite_arguments(parser)
+    add_live_arguments(parser)
     parser.set_defaults(handler=run)
+
+
+def add_live_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "live runs", "Live mode is on with --live, and by itself whenever a target is a twilio.com host: the account's "
+                     "webhook configuration is snapshot before the first write and restored afterwards (also on "
+                     "failure, Ctrl-C and SIGTERM), every channel webhook the run created is deleted, and requests "
+                     "are budgeted and rate limited.")
+    group.add_argument("--live", action="store_true", help="treat the target as live Twilio (automatic for twilio.com hosts)")
+    group.add_argument("--allow-writes", action="store_true",
+                       help="live: allow writes (snapshot and restore); without it only read-only and rejected-read checks run")
+    group.add_argument("--max-requests", type=int, default=None, metavar="N",
+                       help="stop after N requests (live default %d)" % 1500)
+    group.add_argument("--rate-limit", type=float, default=None, metavar="R",
+                       help="at most R requests per second (live default 5)")
+    group.add_argument("--time-budget", type=float, default=None, metavar="S",
+                       help="stop starting new requests after S seconds (live default 900)")
+    group.add_argument("--profile", choices=("dev", "ci", "nightly"), default=None,
+                       help="examples per operation: dev 10, ci 50, nightly 500 (--max-examples overrides)")
+    group.add_argument("--history", metavar="PATH", help="append this run's results to a SQLite history file "
+                                                          "(read it with `webhook-contracts history`)")
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from contract_tests.checks import CHECKS, select_checks
     from contract_tests.runner import SuiteConfig, run_suite
 
+    from ..profiles import PROFILES
     from ..target import Target, TargetError, TargetUnreachable
 
     _validate(args)
@@ -91,43 +119,153 @@ def run(args: argparse.Namespace) -> int:
 
     out = _Printer(args)
     with _target_context(args, out) as (conversations_url, chat_url, credentials, description):
+        from ..live import LIVE_DEFAULTS, is_live_url
+
+        live = args.live or is_live_url(conversations_url) or is_live_url(chat_url)
+        limits = _limits(args, live)
         try:
-            target = Target(conversations_url, chat_url, credentials=credentials, timeout=args.request_timeout)
+            target = Target(conversations_url, chat_url, credentials=credentials, timeout=args.request_timeout,
+                            limits=limits)
         except TargetError as exc:
             raise UsageError(str(exc)) from None
+        examples = args.max_examples or (PROFILES[args.profile] if args.profile else
+                                         int(LIVE_DEFAULTS["max_examples"]) if live else PROFILES["ci"])
         config = SuiteConfig(
-            max_examples=args.max_examples or 50,
+            max_examples=examples,
             seed=args.seed,
             checks=checks,
             service_sid=args.service_sid,
             channel_sid=args.channel_sid,
             stateful=not args.no_stateful,
             stateless=args.stateless,
-            shrink=not args.no_shrink,
+            shrink=not args.no_shrink and not live,  # live: every shrink step is another request to production
             database=_database(args),
             progress=out.progress,
+            allow_writes=not live or args.allow_writes,
         )
         secrets = secret_forms(credentials)
-        out.progress(f"target: {description}")
+        out.progress(f"target: {description}" + (" (live mode" + (", writes allowed)" if args.allow_writes else ", read-only)") if live else ""))
+        guard = None
+        if live:
+            config.operations = _live_operations(args, config)
+            guard = _start_guard(target, args, config, out, secrets)
+            if guard is None:
+                return EXIT_UNREACHABLE
+        from ..live import deferred_signals, raise_on_sigterm
+
+        restore_problems: list[str] = []
         try:
-            with target:
+            with target, raise_on_sigterm():
                 results = run_suite(target, config)
         except TargetUnreachable as exc:
             print(f"webhook-contracts: error: {redact_line(str(exc), secrets)}", file=sys.stderr)
             return EXIT_UNREACHABLE
+        finally:
+            if guard is not None:
+                with deferred_signals():
+                    restore_problems = guard.restore()
+                target.close()
         results.target["description"] = description
+        results.target["live"] = live
+        if live:
+            results.target["writes_allowed"] = bool(args.allow_writes)
         for name in CHECKS:
             if name not in checks:
                 results.skip(name, "not selected (--checks/--exclude-checks)")
             elif args.no_stateful and CHECKS[name].family == "state":
                 results.skip(name, "the stateful suite was not run (--no-stateful)")
+            elif live and not args.allow_writes and not results.checks_run[name]:
+                results.skip(name, "live run without --allow-writes: only read-only and rejected-read checks run")
             elif results.aborted and not results.checks_run[name]:
                 results.skip(name, "not reached: the run ended early")
+        for problem in restore_problems:
+            results.note(f"RESTORE FAILED: {problem}")
         from ..report import console_summary
 
         print(console_summary(results, verbose=args.verbose, secrets=secrets), flush=True)
         _write_reports(args, results, secrets)
+        _record_history(args, results, secrets)
+        if restore_problems:
+            print("webhook-contracts: LIVE RESTORE FAILED -- the account was left changed:", file=sys.stderr)
+            for problem in restore_problems:
+                print(f"webhook-contracts:   {redact_line(problem, secrets)}", file=sys.stderr)
+            return EXIT_RESTORE_FAILED
+        if results.interrupted:
+            return 143 if results.interrupted == "SIGTERM" else 130
     return EXIT_VIOLATIONS if results.failures or results.aborted else EXIT_OK
+
+
+def _limits(args: argparse.Namespace, live: bool):
+    from ..live import LIVE_DEFAULTS
+    from ..target import Limits
+
+    for option, value in (("--max-requests", args.max_requests), ("--rate-limit", args.rate_limit),
+                          ("--time-budget", args.time_budget)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{option} must be a positive number")
+    default = (lambda key: LIVE_DEFAULTS[key]) if live else (lambda key: None)
+    max_requests = args.max_requests if args.max_requests is not None else default("max_requests")
+    return Limits(
+        max_requests=int(max_requests) if max_requests is not None else None,
+        rate_limit=args.rate_limit if args.rate_limit is not None else default("rate_limit"),
+        time_budget=args.time_budget if args.time_budget is not None else default("time_budget"),
+    )
+
+
+def _live_operations(args: argparse.Namespace, config) -> list[str]:
+    """Live runs touch only resources the user named: no service or channel is ever generated."""
+    from ..spec import default_spec
+
+    operations = []
+    for op in default_spec():
+        names = {p.name for p in op.path_parameters}
+        if names & {"ChatServiceSid", "ServiceSid"} and not args.service_sid:
+            config.progress(f"{op.operation_id:36} skipped: live runs use a real service (--service-sid)")
+            continue
+        if "ChannelSid" in names and not args.channel_sid:
+            config.progress(f"{op.operation_id:36} skipped: live runs use a real channel (--channel-sid)")
+            continue
+        operations.append(op.operation_id)
+    return operations
+
+
+def _start_guard(target, args: argparse.Namespace, config, out: "_Printer", secrets):
+    """Snapshot what the run may change, before its first write; None when the target cannot be read."""
+    from ..live import Guard, LiveError
+    from ..target import TargetUnreachable
+
+    services = [args.service_sid] if args.service_sid else []
+    channels = [(args.service_sid, args.channel_sid)] if args.service_sid and args.channel_sid else []
+    guard = Guard(target, target.spec, services=services, channels=channels, log=out.progress)
+    try:
+        guard.take_snapshot()
+    except TargetUnreachable as exc:
+        print(f"webhook-contracts: error: {redact_line(str(exc), secrets)}", file=sys.stderr)
+        return None
+    except LiveError as exc:
+        raise UsageError(f"live run refused: cannot snapshot the configuration it would change: {exc}") from None
+    target.observers.append(guard)
+    frozen = guard.frozen_fields()
+    pins: dict[str, dict[str, Any]] = {op: {name: None for name in fields} for op, fields in frozen.items()}
+    # A studio webhook needs a real Studio Flow; a live run creates only webhook-type ones.
+    pins.setdefault("CreateChannelWebhook", {})["Type"] = "webhook"
+    config.form_pins = pins
+    if args.allow_writes:
+        for op, fields in frozen.items():
+            out.progress(f"{op:36} never writes {', '.join(fields)}: unset now, and a form cannot unset it again")
+    return guard
+
+
+def _record_history(args: argparse.Namespace, results, secrets) -> None:
+    if not args.history:
+        return
+    from ..history import HistoryError, record_run
+    from ..report import to_json
+
+    try:
+        record_run(args.history, to_json(results, secrets))
+    except HistoryError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def secret_forms(credentials) -> tuple[str, ...]:
