@@ -83,10 +83,11 @@ class Timed:
     maxrss_kib: int | None = None
 
 
-def run_measured(command: list[str], *, env: dict[str, str] | None = None, timeout: float = 3600.0) -> Timed:
+def run_measured(command: list[str], *, env: dict[str, str] | None = None, timeout: float = 3600.0,
+                 cwd: str | Path | None = None) -> Timed:
     """Run *command*: exit status, wall time, output, and the child's own peak RSS from ``wait4`` (KiB on Linux)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
     out: dict[str, bytes] = {}
 
     def drain(name: str, stream) -> None:  # noqa: ANN001

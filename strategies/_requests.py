@@ -430,8 +430,10 @@ def _assemble(
             return replace[slot.name]
         if slot.name in pins:
             return pins[slot.name]
-        if sent or draw(_SENT):
+        if sent:
             return draw(model.present(slot))
+        if draw(_SENT):  # what model.optional(slot) draws, in fewer draws
+            return draw(model.present(slot, clearing=model.clears))
         return None
 
     path_values = {slot.name: value(slot, sent=True) for slot in model.path}
