@@ -65,6 +65,9 @@ class SuiteConfig:
     progress: Callable[[str], None] | None = None
     #: per operation, form fields pinned in every generated request (``None``: always absent)
     form_pins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: services and channels may be derived from the seed when none is named; a live run sets this
+    #: to False: it touches only ``service_sid`` and ``channel_sid`` (what its guard snapshots)
+    generate_resources: bool = True
 
 
 def derived_sid(prefix: str, seed: int, label: str) -> str:
@@ -76,14 +79,17 @@ KINDS = ("valid", "invalid", "auth")
 _WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
 
 
-def run_suite(target: Target, config: SuiteConfig) -> Results:
+def run_suite(target: Target, config: SuiteConfig, results: Results | None = None) -> Results:
     """Run everything *config* selects against *target* and return what was found.
 
     Raises :class:`TargetUnreachable` when nothing answers at the target at all
     (the CLI's exit status 3); any later loss of the target is reported in the
-    results instead.
+    results instead. A run that ends early -- budget spent, the circuit breaker
+    tripped by a target answering 5xx again and again, Ctrl-C, SIGTERM -- says why
+    in ``results.aborted``. Pass *results* to keep hold of what was found even if
+    an interruption escapes (lands outside the suite's own handling).
     """
-    suite = Suite(target, config)
+    suite = Suite(target, config, results)
     results = suite.results
     session = suite.session()
     evidence = StateEvidence(suite.spec).attach(target)  # sees whether writes are ever read back
@@ -236,12 +242,14 @@ class Suite:
         suffix = "" if workers == 1 else f"-w{worker}"
         if self.config.service_sid:
             services: tuple[str, ...] = (self.config.service_sid,)
+        elif not self.config.generate_resources:
+            services = ()  # live: only the account-wide configuration is modelled
         else:
             services = (derived_sid("IS", self.seed, f"state-service-1{suffix}"),
                         derived_sid("IS", self.seed, f"state-service-2{suffix}"))
-        if self.config.channel_sid:
+        if self.config.channel_sid and services:
             channels: tuple[tuple[str, str], ...] = ((services[0], self.config.channel_sid),)
-        elif self.config.service_sid:
+        elif self.config.service_sid or not self.config.generate_resources:
             channels = ()  # a real service: only a real channel (--channel-sid) may be used
         else:
             channels = ((services[0], derived_sid("CH", self.seed, f"state-channel{suffix}")),
@@ -399,6 +407,14 @@ class Suite:
             test()
         except BaseException as exc:  # noqa: BLE001 - sorted below
             _reraise_foreign(exc)
+            # Swallowed -- but a test that ran into the budget, the circuit breaker or a lost target
+            # may come back from Hypothesis as merely "flaky" (its replay stopped drawing earlier):
+            # the run ends all the same, saying why.
+            refusal = self.target.limits.refusal()
+            if refusal is not None:
+                raise refusal from None
+            if self.target.unreachable:
+                raise TargetGone(self.target.unreachable[0]) from None
 
 
 def _reraise_foreign(exc: BaseException) -> None:

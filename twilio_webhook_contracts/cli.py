@@ -66,6 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             _error(f"error: {exc}", secrets)
             return EXIT_USAGE
         _error(f"internal error: {type(exc).__name__}: {exc}", secrets)
+        if os.environ.get("WEBHOOK_CONTRACTS_TRACEBACK"):  # for a bug report: where it happened, redacted
+            import traceback
+
+            for line in traceback.format_exc().splitlines():
+                _error(line, secrets)
         return 4
 
 

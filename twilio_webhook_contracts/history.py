@@ -55,6 +55,8 @@ class CheckHistory:
     failing_runs: int  # length of that streak
     recent: str  # newest last, e.g. "PPPF" (P pass, F fail, S skip)
     detail: str | None  # the latest failure's first explanation
+    last_passed_run: int | None = None  # run ids (1, 2, ... in the order recorded): timestamps have
+    failing_since_run: int | None = None  # one-second resolution, two runs may share one
 
 
 def _connect(path: str | Path) -> sqlite3.Connection:
@@ -106,14 +108,14 @@ def check_histories(path: str | Path, last: int = 10) -> list[CheckHistory]:
             ).fetchall()
         except sqlite3.Error as exc:
             raise HistoryError(f"cannot read history file {path}: {exc}") from None
-    by_check: dict[str, list[tuple[str, str, str | None]]] = {}
-    for _run_id, started, name, status, detail in rows:
-        by_check.setdefault(name, []).append((started, status, detail))
+    by_check: dict[str, list[tuple[str, str, str | None, int]]] = {}
+    for run_id, started, name, status, detail in rows:
+        by_check.setdefault(name, []).append((started, status, detail, run_id))
     histories = []
     for name, runs in by_check.items():
         judged = [r for r in runs if r[1] != "skipped"]
-        last_passed = next((r[0] for r in reversed(judged) if r[1] == "passed"), None)
-        streak: list[tuple[str, str, str | None]] = []
+        passed = next((r for r in reversed(judged) if r[1] == "passed"), None)
+        streak: list[tuple[str, str, str | None, int]] = []
         for run in reversed(judged):
             if run[1] != "failed":
                 break
@@ -122,11 +124,13 @@ def check_histories(path: str | Path, last: int = 10) -> list[CheckHistory]:
             check=name,
             last_status=runs[-1][1],
             last_run_at=runs[-1][0],
-            last_passed_at=last_passed,
+            last_passed_at=passed[0] if passed else None,
             failing_since=streak[-1][0] if streak else None,
             failing_runs=len(streak),
             recent="".join({"passed": "P", "failed": "F", "skipped": "S"}[r[1]] for r in runs[-last:]),
             detail=streak[0][2] if streak else None,
+            last_passed_run=passed[3] if passed else None,
+            failing_since_run=streak[-1][3] if streak else None,
         ))
     return histories
 
@@ -137,12 +141,12 @@ def render_history(histories: Sequence[CheckHistory]) -> str:
         return "no runs recorded yet"
     ordered = sorted(histories, key=lambda h: (h.last_status != "failed", h.check))
     width = max(len(h.check) for h in ordered)
-    lines = [f"{'check':{width}}  {'now':7}  {'last passed':20}  {'failing since':20}  recent (newest last)"]
+    lines = [f"{'check':{width}}  {'now':7}  {'last passed':29}  {'failing since':38}  recent (newest last)"]
     for h in ordered:
-        lines.append(
-            f"{h.check:{width}}  {h.last_status:7}  {h.last_passed_at or 'never':20}  "
-            f"{(h.failing_since + f' ({h.failing_runs} runs)') if h.failing_since else '-':20}  {h.recent}"
-        )
+        passed = f"run {h.last_passed_run} {h.last_passed_at}" if h.last_passed_at else "never"
+        failing = (f"run {h.failing_since_run} {h.failing_since} ({h.failing_runs} run{'s' * (h.failing_runs != 1)})"
+                   if h.failing_since else "-")
+        lines.append(f"{h.check:{width}}  {h.last_status:7}  {passed:29}  {failing:38}  {h.recent}")
         if h.detail and h.last_status == "failed":
             lines.append(f"{'':{width}}  └ {h.detail}")
     return "\n".join(lines)

@@ -37,11 +37,14 @@ __all__ = [
     "LIVE_DEFAULTS",
     "Guard",
     "LiveError",
+    "SignalGuard",
     "Snapshot",
     "Terminated",
     "deferred_signals",
+    "interruptible",
     "is_live_url",
     "raise_on_sigterm",
+    "signal_name",
 ]
 
 #: Polite defaults for a run against live Twilio (each can be overridden).
@@ -50,10 +53,17 @@ LIVE_DEFAULTS: Mapping[str, float] = {
     "rate_limit": 5.0,  # requests per second
     "time_budget": 900.0,  # seconds
     "max_examples": 10,
+    "max_server_errors": 10,  # circuit breaker: 5xx answers in a row before the run stops
 }
 
+#: Each restore request is tried this often (through 5xx, 429, timeouts and refused
+#: connections), waiting _RESTORE_BACKOFF seconds between tries (or the server's
+#: Retry-After, capped by the target's max_retry_wait, when that is longer).
 _RESTORE_ATTEMPTS = 6
 _RESTORE_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: A restore that still has problems is run again, whole, up to this many times in
+#: all: a target that recovers part-way through is finished off by the next pass.
+_RESTORE_PASSES = 3
 
 
 class LiveError(Exception):
@@ -74,6 +84,66 @@ def is_live_url(url: str | None) -> bool:
         return False
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
     return host == "twilio.com" or host.endswith(".twilio.com")
+
+
+class SignalGuard:
+    """SIGINT and SIGTERM during a run that must clean up after itself.
+
+    While armed, the first SIGINT raises ``KeyboardInterrupt`` and the first
+    SIGTERM raises :class:`Terminated` in the main thread -- and the guard disarms
+    itself as it raises, so that signals raise at most once per run. Once disarmed
+    (by that, or by :meth:`disarm` before the clean-up starts), signals are only
+    remembered in :attr:`received`: an impatient second Ctrl-C or a CI runner's
+    follow-up SIGTERM cannot cut a restore short and leave an account half
+    restored (SIGKILL still can; nothing can help that).
+
+    Because one signal raises at most once, the caller can put the clean-up after
+    a ``try`` whose ``finally`` disarms the guard: wherever the exception lands --
+    in the suite, in its ``finally``, between the two -- it lands inside that
+    ``try``, and the clean-up after it runs undisturbed.
+    """
+
+    def __init__(self) -> None:
+        self.armed = True
+        self.received: list[int] = []
+
+    def handle(self, signum: int, frame: Any) -> None:
+        self.received.append(signum)
+        if self.armed:
+            self.armed = False
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def disarm(self) -> None:
+        self.armed = False
+
+    @property
+    def first(self) -> str | None:
+        """``"SIGINT"`` or ``"SIGTERM"``: the first signal received, if any."""
+        return signal_name(self.received[0]) if self.received else None
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+@contextmanager
+def interruptible() -> Iterator[SignalGuard]:
+    """Install a :class:`SignalGuard` for SIGINT and SIGTERM within the block (main thread only;
+    elsewhere signals are not ours to handle, and the guard never fires)."""
+    guard = SignalGuard()
+    if threading.current_thread() is not threading.main_thread():
+        yield guard
+        return
+    previous = {sig: signal.signal(sig, guard.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield guard
+    finally:
+        guard.disarm()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager
@@ -139,6 +209,8 @@ class Guard:
         self.snapshot: Snapshot | None = None
         self.created: dict[str, tuple[str, str]] = {}
         self.unconfirmed_creates: dict[tuple[str, str], int] = {}
+        #: requests the last :meth:`restore` sent (every try; not counted against --max-requests)
+        self.restore_requests = 0
         self._lock = threading.Lock()
         self._log = log or (lambda line: None)
         self._sleep = sleep
@@ -174,6 +246,17 @@ class Guard:
                         frozen[op].append(name)
         return frozen
 
+    def describe_snapshot(self) -> str:
+        """What the snapshot holds, in words (for a person restoring by hand)."""
+        if self.snapshot is None:
+            return "no snapshot was taken"
+        parts = []
+        if self.snapshot.account is not None:
+            parts.append(f"account configuration {_describe(self.snapshot.account)}")
+        parts += [f"service {sid} configuration {_describe(state)}" for sid, state in self.snapshot.services.items()]
+        parts += [f"channel {channel} webhooks {sorted(sids)}" for (_, channel), sids in self.snapshot.webhooks.items()]
+        return "; ".join(parts)
+
     # -- during ----------------------------------------------------------------
 
     def before_send(self, request: Request) -> None:
@@ -189,7 +272,8 @@ class Guard:
         if request.operation_id == "CreateChannelWebhook":
             key = (request.path_params.get("ServiceSid", ""), request.path_params.get("ChannelSid", ""))
             with self._lock:
-                if self.unconfirmed_creates.get(key):
+                # a 5xx leaves it open whether the webhook was created: it stays unconfirmed
+                if self.unconfirmed_creates.get(key) and response.status < 500:
                     self.unconfirmed_creates[key] -= 1
                 data = response.json()
                 if response.is_success and isinstance(data, dict) and isinstance(data.get("sid"), str):
@@ -203,10 +287,28 @@ class Guard:
     def restore(self) -> list[str]:
         """Delete what the run created, write the snapshot back, read it again.
 
-        Returns what could not be restored (empty: the account is as it was).
+        A pass that leaves problems is repeated (every step is idempotent), up to
+        ``_RESTORE_PASSES`` passes. Returns what could not be restored (empty: the
+        account is as it was); :attr:`restore_requests` counts the requests spent.
         """
         if self.snapshot is None:
             return []
+        sent_before = self.target.limits.sent
+        problems: list[str] = []
+        try:
+            for done in range(1, _RESTORE_PASSES + 1):
+                problems = self._restore_once()
+                if not problems:
+                    break
+                if done < _RESTORE_PASSES:
+                    self._log(f"restore: {len(problems)} problem(s) left after pass {done}; trying again")
+                    self._sleep(_RESTORE_BACKOFF[-1])
+        finally:
+            self.restore_requests = self.target.limits.sent - sent_before
+        return problems
+
+    def _restore_once(self) -> list[str]:
+        assert self.snapshot is not None
         problems: list[str] = []
         problems += self._delete_created()
         snapshot = self.snapshot
@@ -232,10 +334,10 @@ class Guard:
                 problems.append(f"could not list channel {channel} to verify clean-up: {exc}")
                 continue
             strangers = sorted(now - before)
-            budget = self.unconfirmed_creates.get((service, channel), 0)
             for sid in strangers:
-                if budget > 0 and self._delete(service, channel, sid):
-                    budget -= 1
+                if self.unconfirmed_creates.get((service, channel), 0) > 0 and self._delete(service, channel, sid):
+                    with self._lock:
+                        self.unconfirmed_creates[(service, channel)] -= 1
                     self._log(f"deleted webhook {sid}: created by a request interrupted before its answer")
                 else:
                     problems.append(f"webhook {sid} appeared on channel {channel} during the run and was left in place "
@@ -313,17 +415,27 @@ class Guard:
         return response is not None and response.status in (204, 404)
 
     def _send(self, request: Request) -> Response | None:
-        """Send with patience: a restore is retried through 5xx, 429 and timeouts."""
+        """Send with patience: a restore is retried through 5xx, 429, timeouts and refused connections."""
+        response: Response | None = None
         for attempt in range(_RESTORE_ATTEMPTS):
             try:
                 response = self.target.send(request, budgeted=False)
             except TargetError:
                 response = None
-            if response is not None and response.status < 500:
+            if response is not None and response.status < 500 and response.status != 429:
                 return response
             if attempt < len(_RESTORE_BACKOFF):
-                self._sleep(_RESTORE_BACKOFF[attempt])
+                delay = _RESTORE_BACKOFF[attempt]
+                if response is not None:
+                    delay = max(delay, _retry_after(response, self.target.max_retry_wait))
+                self._sleep(delay)
         return response
+
+
+def _retry_after(response: Response, cap: float) -> float:
+    """The server's ``Retry-After`` in seconds (0 when absent or not a number), at most *cap*."""
+    value = str(response.headers.get("Retry-After", "")).strip()
+    return min(float(value), cap) if value.isdigit() else 0.0
 
 
 def _key(form_field: str) -> str:

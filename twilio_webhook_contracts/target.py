@@ -46,6 +46,7 @@ __all__ = [
     "Response",
     "Target",
     "TargetError",
+    "TargetFailing",
     "TargetTimeout",
     "TargetUnreachable",
 ]
@@ -79,6 +80,15 @@ class TargetTimeout(TargetError):
 
 class BudgetExhausted(TargetError):
     """The request budget or the total time budget of the run is spent."""
+
+
+class TargetFailing(BudgetExhausted):
+    """The circuit breaker: the target answered 5xx to too many requests in a row.
+
+    It ends the run as a spent budget does -- no further budgeted request is
+    sent -- so that a failing production API is not hammered for the rest of the
+    budget. Unbudgeted requests (a live run's restore) still go out.
+    """
 
 
 @dataclass(frozen=True)
@@ -179,14 +189,21 @@ class Limits:
     """Politeness shared by every worker of one run (thread-safe).
 
     ``max_requests`` and ``time_budget`` bound the whole run; ``rate_limit`` is in
-    requests per second across all workers.
+    requests per second across all workers. ``max_server_errors`` is the circuit
+    breaker: after that many answers in a row with a 5xx status (each counted
+    once, after its 429/503 retries), budgeted requests are refused with
+    :class:`TargetFailing`; None never trips.
     """
 
     max_requests: int | None = None
     rate_limit: float | None = None
     time_budget: float | None = None
+    max_server_errors: int | None = None
     started: float = field(default_factory=time.monotonic)
     sent: int = 0
+    #: 5xx answers in a row (budgeted requests only), and the last such status
+    server_errors_in_a_row: int = 0
+    last_server_error: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _next_slot: float = 0.0
 
@@ -197,10 +214,9 @@ class Limits:
         limit but are never refused: clean-up must not fail for want of budget.
         """
         with self._lock:
-            if budgeted and self.max_requests is not None and self.sent >= self.max_requests:
-                raise BudgetExhausted(f"request budget of {self.max_requests} requests is spent")
-            if budgeted and self.time_budget is not None and time.monotonic() - self.started > self.time_budget:
-                raise BudgetExhausted(f"time budget of {self.time_budget:g} s is spent")
+            refusal = self._refusal() if budgeted else None
+            if refusal is not None:
+                raise refusal
             self.sent += 1
             wait = 0.0
             if self.rate_limit:
@@ -210,6 +226,41 @@ class Limits:
                 wait = slot - now
         if wait > 0:
             sleep(wait)
+
+    def refusal(self) -> BudgetExhausted | None:
+        """Why a budgeted request would be refused now; None while the run may go on.
+
+        The runner asks after each Hypothesis test: Hypothesis may report a test
+        that ran into the budget as merely flaky (its replay stops earlier), and
+        the run must still end, saying why.
+        """
+        with self._lock:
+            return self._refusal()
+
+    def _refusal(self) -> BudgetExhausted | None:
+        if self.tripped:
+            return TargetFailing(
+                f"the target answered {self.server_errors_in_a_row} requests in a row with a server error "
+                f"(last {self.last_server_error}); the run stopped instead of hammering a failing server")
+        if self.max_requests is not None and self.sent >= self.max_requests:
+            return BudgetExhausted(f"request budget of {self.max_requests} requests is spent")
+        if self.time_budget is not None and time.monotonic() - self.started > self.time_budget:
+            return BudgetExhausted(f"time budget of {self.time_budget:g} s is spent")
+        return None
+
+    @property
+    def tripped(self) -> bool:
+        """True once the circuit breaker has seen ``max_server_errors`` 5xx answers in a row."""
+        return bool(self.max_server_errors) and self.server_errors_in_a_row >= self.max_server_errors  # type: ignore[operator]
+
+    def answered(self, status: int) -> None:
+        """Count a final answer for the circuit breaker (5xx in a row; anything else resets it)."""
+        with self._lock:
+            if status >= 500:
+                self.server_errors_in_a_row += 1
+                self.last_server_error = status
+            elif not self.tripped:  # once tripped, the run is over: a late success does not re-arm it
+                self.server_errors_in_a_row = 0
 
     def remaining_time(self) -> float | None:
         if self.time_budget is None:
@@ -248,6 +299,8 @@ class Target:
         #: objects told about traffic: ``before_send(request)`` and/or ``after_response(response)``
         self.observers: list[Any] = []
         self.timed_out: dict[str, str] = {}  # operation_id -> message; shared by clones
+        #: why the target was found unreachable during the run, if it was (shared by clones)
+        self.unreachable: list[str] = []
         self.retries = 0
         self.retry_wait = 0.0
         self._sleep = sleep
@@ -271,6 +324,7 @@ class Target:
         )
         twin.observers = self.observers
         twin.timed_out = self.timed_out
+        twin.unreachable = self.unreachable
         return twin
 
     def base_url(self, operation_id: str) -> str:
@@ -330,6 +384,8 @@ class Target:
             self._sleep(wait)
         if retried:
             response = replace(response, retried=tuple(retried))
+        if budgeted:
+            self.limits.answered(response.status)
         for observer in self.observers:
             if hasattr(observer, "after_response"):
                 observer.after_response(response)
@@ -351,7 +407,7 @@ class Target:
             self.timed_out.setdefault(request.operation_id, message)
             raise TargetTimeout(message, request, url, self.timeout) from None
         except requests.exceptions.RequestException as exc:
-            raise TargetUnreachable(f"cannot reach {_origin(url)}: {_reason(exc)}") from None
+            raise self._unreachable(f"cannot reach {_origin(url)}: {_reason(exc)}") from None
         return Response(
             request=request,
             url=url,
@@ -376,7 +432,7 @@ class Target:
             self.timed_out.setdefault(request.operation_id, message)
             raise TargetTimeout(message, request, url, self.timeout) from None
         except (OSError, http.client.HTTPException) as exc:
-            raise TargetUnreachable(f"cannot reach {_origin(url)}: {_plain_reason(exc)}") from None
+            raise self._unreachable(f"cannot reach {_origin(url)}: {_plain_reason(exc)}") from None
         return Response(
             request=request,
             url=url,
@@ -387,6 +443,11 @@ class Target:
             auth=auth,
             attempts=attempts,
         )
+
+    def _unreachable(self, message: str) -> TargetUnreachable:
+        if not self.unreachable:
+            self.unreachable.append(message)
+        return TargetUnreachable(message)
 
     def _retry_delay(self, response: Response, attempts: int) -> float:
         value = response.headers.get("Retry-After")

@@ -1,9 +1,15 @@
 """``webhook-contracts run``: the contract suite against a target (default: the embedded mock).
 
-Exit status: 0 no violation; 1 violations found; 2 usage or configuration error;
-3 the target could not be reached at all; 5 a live run could not restore the
-account (it says what, loudly); 130/143 interrupted by SIGINT/SIGTERM (after
-restoring).
+Exit status: 0 no violation; 1 violations found, or the run ended early (request
+or time budget spent, the circuit breaker tripped, the target went away); 2 usage
+or configuration error; 3 the target could not be reached at all; 5 a live run
+could not restore the account (it says what, loudly, last on stderr -- this wins
+over every other status); 130/143 interrupted by SIGINT/SIGTERM (after restoring,
+and after writing the reports, which say so).
+
+Signals: the first SIGINT or SIGTERM interrupts the suite; any later one -- and
+any that arrives once the suite is over -- is held until the restore and the
+reports are done, then decides the exit status (130/143).
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ import base64
 import json
 import math
 import os
+import random
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
@@ -60,6 +68,11 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
                        help="at most R requests per second (live default 5)")
     group.add_argument("--time-budget", type=float, default=None, metavar="S",
                        help="stop starting new requests after S seconds (live default 900)")
+    group.add_argument("--max-retry-wait", type=float, default=30.0, metavar="S",
+                       help="wait at most S seconds before retrying a 429/503, whatever its Retry-After asks (default 30)")
+    group.add_argument("--max-server-errors", type=int, default=None, metavar="N",
+                       help="circuit breaker: stop the run after N answers in a row with a 5xx status "
+                            "(live default %d; 0 never stops; off by default against other targets)" % 10)
     group.add_argument("--profile", choices=("dev", "ci", "nightly"), default=None,
                        help="examples per operation: dev 10, ci 50, nightly 500 (--max-examples overrides)")
     group.add_argument("--history", metavar="PATH", help="append this run's results to a SQLite history file "
@@ -101,11 +114,12 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from contract_tests.checks import CHECKS, select_checks
-    from contract_tests.runner import SuiteConfig, run_suite
+    from contract_tests.checks import select_checks
+    from contract_tests.results import Results
+    from contract_tests.runner import SuiteConfig
 
     from ..profiles import PROFILES
-    from ..target import Target, TargetError, TargetUnreachable
+    from ..target import Target, TargetError
 
     _validate(args)
     try:
@@ -125,14 +139,18 @@ def run(args: argparse.Namespace) -> int:
         limits = _limits(args, live)
         try:
             target = Target(conversations_url, chat_url, credentials=credentials, timeout=args.request_timeout,
-                            limits=limits)
+                            max_retry_wait=args.max_retry_wait, limits=limits)
         except TargetError as exc:
             raise UsageError(str(exc)) from None
         examples = args.max_examples or (PROFILES[args.profile] if args.profile else
                                          int(LIVE_DEFAULTS["max_examples"]) if live else PROFILES["ci"])
+        if live and args.channel_sid and not args.service_sid:
+            raise UsageError("--channel-sid needs --service-sid in a live run (the channel's service)")
+        # chosen here, not in the suite, so that it is printed before the first request
+        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
         config = SuiteConfig(
             max_examples=examples,
-            seed=args.seed,
+            seed=seed,
             checks=checks,
             service_sid=args.service_sid,
             channel_sid=args.channel_sid,
@@ -142,29 +160,83 @@ def run(args: argparse.Namespace) -> int:
             database=_database(args),
             progress=out.progress,
             allow_writes=not live or args.allow_writes,
+            generate_resources=not live,  # live: only --service-sid and --channel-sid are ever touched
         )
         secrets = secret_forms(credentials)
-        out.progress(f"target: {description}" + (" (live mode" + (", writes allowed)" if args.allow_writes else ", read-only)") if live else ""))
-        guard = None
-        if live:
-            config.operations = _live_operations(args, config)
-            guard = _start_guard(target, args, config, out, secrets)
-            if guard is None:
-                return EXIT_UNREACHABLE
-        from ..live import deferred_signals, raise_on_sigterm
+        mode = (" (live mode" + (", writes allowed)" if args.allow_writes else ", read-only)")) if live else ""
+        out.progress(f"target: {description}{mode}; seed {seed} (replay with --seed {seed})")
+        results = Results(seed=seed)
+        return _run_guarded(args, target, config, results, checks, live, description, secrets, out)
 
-        restore_problems: list[str] = []
+
+def _run_guarded(args: argparse.Namespace, target, config, results, checks, live: bool, description: str,
+                 secrets, out: "_Printer") -> int:
+    """Run the suite with live mode's guard around it; write the reports; the exit status.
+
+    Signals: the first SIGINT/SIGTERM interrupts the suite; from then on -- and
+    from the moment the suite is over -- signals are only remembered, so the
+    restore and the reports are never cut short. Wherever the one interruption
+    lands, it lands inside the ``try`` below, and the restore after it runs.
+    """
+    from contract_tests.checks import CHECKS
+    from contract_tests.runner import run_suite
+
+    from ..live import interruptible, signal_name
+    from ..target import TargetUnreachable
+
+    guard = None
+    unreachable = False
+    escaped: BaseException | None = None
+    restore_problems: list[str] = []
+    with interruptible() as signals:
         try:
-            with target, raise_on_sigterm():
-                results = run_suite(target, config)
+            try:
+                if live:
+                    config.operations = _live_operations(args, config, results)
+                    guard = _start_guard(target, args, config, out, secrets)
+                    unreachable = guard is None
+                if not unreachable:
+                    run_suite(target, config, results)
+            finally:
+                signals.disarm()
         except TargetUnreachable as exc:
+            unreachable = True
             print(f"webhook-contracts: error: {redact_line(str(exc), secrets)}", file=sys.stderr)
+        except BaseException as exc:  # noqa: BLE001 - re-raised after the restore (interruptions: reported)
+            escaped = exc
+        if results.finished is None:  # interrupted before the suite's own accounting (e.g. during the snapshot)
+            results.finished = time.time()
+            results.requests_sent, results.retries = target.limits.sent, target.retries
+        if guard is not None:
+            out.progress("live restore: deleting the webhooks this run created, writing back what it changed ...")
+            try:
+                restore_problems = guard.restore()
+            except Exception as exc:  # noqa: BLE001 - a bug here must still end in the loud message and status 5
+                restore_problems = [f"the restore stopped with an unexpected error ({type(exc).__name__}: {exc}); "
+                                    f"before the run the account was: {guard.describe_snapshot()}"]
+            results.target["restore_requests"] = guard.restore_requests
+            out.progress(f"live restore: {'FAILED' if restore_problems else 'done, verified'} "
+                         f"({guard.restore_requests} requests)")
+        target.close()
+        interruption = _interruption(escaped, signals.first)
+        if interruption:  # landed outside the suite's own handling
+            if not results.interrupted:
+                results.interrupted = interruption
+                results.aborted = f"interrupted ({results.interrupted})"
+        elif escaped is not None:
+            raise escaped
+        if signals.first and not results.interrupted:  # arrived after the suite was over: honoured now
+            results.interrupted = signals.first
+            late = f"interrupted ({signals.first}) while the run was finishing"
+            results.aborted = f"{results.aborted}; then {late}" if results.aborted else late
+            results.note(f"{signals.first} received while the run was finishing"
+                         + (" (the live restore was completed first)" if guard is not None else ""))
+        held = [signal_name(signum) for signum in signals.received[1:]]
+        if held:
+            results.note(f"further signals ({', '.join(held)}) arrived while the run was cleaning up; "
+                         "they were held until the restore and the reports were done")
+        if unreachable and not restore_problems and not results.interrupted:
             return EXIT_UNREACHABLE
-        finally:
-            if guard is not None:
-                with deferred_signals():
-                    restore_problems = guard.restore()
-                target.close()
         results.target["description"] = description
         results.target["live"] = live
         if live:
@@ -183,9 +255,14 @@ def run(args: argparse.Namespace) -> int:
         from ..report import console_summary
 
         print(console_summary(results, verbose=args.verbose, secrets=secrets), flush=True)
-        _write_reports(args, results, secrets)
-        _record_history(args, results, secrets)
-        if restore_problems:
+        try:
+            _write_reports(args, results, secrets)
+            _record_history(args, results, secrets)
+        except UsageError as exc:
+            if not restore_problems:
+                raise
+            print(f"webhook-contracts: error: {redact_line(str(exc), secrets)}", file=sys.stderr)
+        if restore_problems:  # last, so that nothing printed after it can push it out of sight
             print("webhook-contracts: LIVE RESTORE FAILED -- the account was left changed:", file=sys.stderr)
             for problem in restore_problems:
                 print(f"webhook-contracts:   {redact_line(problem, secrets)}", file=sys.stderr)
@@ -193,6 +270,29 @@ def run(args: argparse.Namespace) -> int:
         if results.interrupted:
             return 143 if results.interrupted == "SIGTERM" else 130
     return EXIT_VIOLATIONS if results.failures or results.aborted else EXIT_OK
+
+
+def _interruption(escaped: BaseException | None, first_signal: str | None) -> str | None:
+    """``"SIGINT"``/``"SIGTERM"`` when *escaped* is, or was caused by, the run's interruption.
+
+    A signal can land anywhere -- also deep inside Hypothesis, which may then fail
+    on its own internal assertions while handling it. What escapes is then a
+    different exception with the interruption in its chain (or, when the chain
+    was lost, after a signal arrived): it is reported as the interruption it is,
+    not as an internal error.
+    """
+    from ..live import Terminated
+
+    seen = set()
+    exc = escaped
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, Terminated):
+            return "SIGTERM"
+        if isinstance(exc, KeyboardInterrupt):
+            return "SIGINT"
+        exc = exc.__cause__ or exc.__context__
+    return first_signal if escaped is not None else None
 
 
 def _limits(args: argparse.Namespace, live: bool):
@@ -203,27 +303,36 @@ def _limits(args: argparse.Namespace, live: bool):
                           ("--time-budget", args.time_budget)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise UsageError(f"{option} must be a positive number")
+    if not (math.isfinite(args.max_retry_wait) and args.max_retry_wait >= 0):
+        raise UsageError("--max-retry-wait must be a number of seconds, 0 or more")
+    if args.max_server_errors is not None and args.max_server_errors < 0:
+        raise UsageError("--max-server-errors must be 0 (never stop) or more")
     default = (lambda key: LIVE_DEFAULTS[key]) if live else (lambda key: None)
     max_requests = args.max_requests if args.max_requests is not None else default("max_requests")
+    breaker = args.max_server_errors if args.max_server_errors is not None else default("max_server_errors")
     return Limits(
         max_requests=int(max_requests) if max_requests is not None else None,
         rate_limit=args.rate_limit if args.rate_limit is not None else default("rate_limit"),
         time_budget=args.time_budget if args.time_budget is not None else default("time_budget"),
+        max_server_errors=int(breaker) if breaker else None,
     )
 
 
-def _live_operations(args: argparse.Namespace, config) -> list[str]:
+def _live_operations(args: argparse.Namespace, config, results) -> list[str]:
     """Live runs touch only resources the user named: no service or channel is ever generated."""
     from ..spec import default_spec
 
     operations = []
     for op in default_spec():
         names = {p.name for p in op.path_parameters}
+        reason = None
         if names & {"ChatServiceSid", "ServiceSid"} and not args.service_sid:
-            config.progress(f"{op.operation_id:36} skipped: live runs use a real service (--service-sid)")
-            continue
-        if "ChannelSid" in names and not args.channel_sid:
-            config.progress(f"{op.operation_id:36} skipped: live runs use a real channel (--channel-sid)")
+            reason = "live runs use a real service (--service-sid)"
+        elif "ChannelSid" in names and not args.channel_sid:
+            reason = "live runs use a real channel (--channel-sid)"
+        if reason:
+            config.progress(f"{op.operation_id:36} skipped: {reason}")
+            results.note(f"{op.operation_id}: skipped: {reason}")
             continue
         operations.append(op.operation_id)
     return operations
