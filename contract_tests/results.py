@@ -76,6 +76,8 @@ class Results:
     finished: float | None = None
     checks_run: Counter = field(default_factory=Counter)
     check_failures: Counter = field(default_factory=Counter)
+    #: failed check evaluations per operationId (progress lines; correct with several workers)
+    operation_failures: Counter = field(default_factory=Counter)
     failures: dict[tuple[str, str], FailureRecord] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -118,6 +120,7 @@ class Results:
         key = (check, operation_id)
         with self._lock:
             self.check_failures[check] += 1
+            self.operation_failures[operation_id] += 1
             current = self.failures.get(key)
             if current is None:
                 self.failures[key] = candidate

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -68,6 +69,9 @@ class SuiteConfig:
     #: services and channels may be derived from the seed when none is named; a live run sets this
     #: to False: it touches only ``service_sid`` and ``channel_sid`` (what its guard snapshots)
     generate_resources: bool = True
+    #: threads sending requests at once (``--workers``): operations are shared out among them,
+    #: and each runs its own state machine on resources no other worker touches
+    workers: int = 1
 
 
 def derived_sid(prefix: str, seed: int, label: str) -> str:
@@ -76,6 +80,7 @@ def derived_sid(prefix: str, seed: int, label: str) -> str:
 
 
 KINDS = ("valid", "invalid", "auth")
+_REFLECTION_LOCK = threading.Lock()
 _WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
 
 
@@ -95,12 +100,15 @@ def run_suite(target: Target, config: SuiteConfig, results: Results | None = Non
     evidence = StateEvidence(suite.spec).attach(target)  # sees whether writes are ever read back
     try:
         suite.probe(session)
-        for operation_id in suite.operations:
-            for kind in KINDS:
-                suite.run_phase(session, operation_id, kind)
-            suite.report_operation(session, operation_id)
-        if config.stateful and not config.stateless:
-            suite.run_stateful(session, suite.pools())
+        if config.workers > 1:
+            suite.run_parallel(config.workers)
+        else:
+            for operation_id in suite.operations:
+                for kind in KINDS:
+                    suite.run_phase(session, operation_id, kind)
+                suite.report_operation(session, operation_id)
+            if config.stateful and not config.stateless:
+                suite.run_stateful(session, suite.pools())
     except TargetGone as exc:
         suite.target_gone(session, exc)
     except BudgetExhausted as exc:
@@ -110,7 +118,8 @@ def run_suite(target: Target, config: SuiteConfig, results: Results | None = Non
         results.interrupted = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
         results.aborted = f"interrupted ({results.interrupted})"
     finally:
-        suite.cleanup(session)
+        for each in [session, *suite.worker_sessions]:
+            suite.cleanup(each)
         evidence.detach(target)
         suite.finish()
         conclude_state(results, evidence, declared=config.stateless, checks=config.checks)  # one line if it keeps no state
@@ -136,6 +145,8 @@ class Suite:
         self.progress = config.progress or (lambda line: None)
         self.operations = list(config.operations or self.spec.operations)
         self._marks: dict[str, tuple[int, int]] = {}
+        #: the sessions of ``--workers`` threads (each with its own target clone), for clean-up and counts
+        self.worker_sessions: list[Session] = []
 
     def session(self, target: Target | None = None, results: Results | None = None) -> Session:
         """A session for one worker (own connection pool) recording into *results* (default: the run's)."""
@@ -160,7 +171,7 @@ class Suite:
         """Valid, invalid or unauthenticated requests of one operation, as one Hypothesis test."""
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-        self._marks.setdefault(operation_id, (session.target.limits.sent, sum(session.results.check_failures.values())))
+        self._marks.setdefault(operation_id, (session.target.sent, session.results.operation_failures[operation_id]))
         operation = self.spec.operation(operation_id)
         if operation.is_write and not self.config.allow_writes:
             # not even invalid or unauthenticated ones: a server that wrongly accepts one would change the account
@@ -206,13 +217,13 @@ class Suite:
 
     def report_operation(self, session: Session, operation_id: str) -> None:
         """One progress line per operation: requests sent and failed checks since its first phase."""
-        sent_before, failed_before = self._marks.pop(operation_id, (session.target.limits.sent, 0))
-        sent = session.target.limits.sent - sent_before
-        failed = sum(session.results.check_failures.values()) - failed_before
+        sent_before, failed_before = self._marks.pop(operation_id, (session.target.sent, 0))
+        sent = session.target.sent - sent_before
+        failed = session.results.operation_failures[operation_id] - failed_before
         dead = " (stopped answering)" if session.target.is_dead(operation_id) else ""
         self.progress(f"{operation_id:36} {sent:5} requests  {failed:4} failed checks{dead}")
 
-    def run_stateful(self, session: Session, pools: Pools, label: str = "stateful suite") -> None:
+    def run_stateful(self, session: Session, pools: Pools, label: str = "stateful suite", runs: int | None = None) -> None:
         state_checks = [c for c in self.config.checks.values() if c.family == "state"]
         if not state_checks:
             return
@@ -220,26 +231,98 @@ class Suite:
             for check in state_checks:
                 session.results.skip(check.name, "the stateful suite writes; writes are not allowed (pass --allow-writes)")
             return
+        if not (pools.services or pools.channels or pools.include_account):
+            return  # nothing this worker may touch (another worker owns the named resources)
         machine = build_machine(session, pools)
-        runs = self.config.stateful_examples or max(3, self.config.max_examples // 5)
-        sent_before = session.target.limits.sent
+        runs = runs or self.stateful_runs()
+        sent_before = session.target.sent
         failures_before = sum(session.results.check_failures.values())
         # Hypothesis starts with tiny programs; a short run would spend its few examples on
         # one- or two-step sequences, so each run takes at least half the step budget.
-        test = get_state_machine_test(machine, settings=self._settings(runs, stateful_step_count=self.config.stateful_steps),
-                                      _min_steps=max(1, self.config.stateful_steps // 2))
+        with _REFLECTION_LOCK:  # it reads the class's source with ast.parse: not thread-safe on CPython 3.11
+            test = get_state_machine_test(machine, settings=self._settings(runs, stateful_step_count=self.config.stateful_steps),
+                                          _min_steps=max(1, self.config.stateful_steps // 2))
         self._execute(test)
-        sent = session.target.limits.sent - sent_before
+        sent = session.target.sent - sent_before
         failed = sum(session.results.check_failures.values()) - failures_before
         self.progress(f"{label:36} {sent:5} requests  {failed:4} failed checks")
+
+    def stateful_runs(self) -> int:
+        return self.config.stateful_examples or max(3, self.config.max_examples // 5)
+
+    def run_parallel(self, workers: int) -> None:
+        """The whole suite on *workers* threads: requests are I/O-bound, so a slow
+        (remote) target is asked by several at once.
+
+        Operations are shared out, each run whole (all its kinds) by one worker;
+        then every worker runs the state machine on its own :meth:`pools`, so a
+        model never sees another worker's writes. The stateful runs are divided
+        among the workers: the same work as one worker, spread. The first
+        exception a worker ends with ends the run for all (budget refused to the
+        others) and is raised here, as the single-threaded suite would raise it.
+        """
+        self.worker_sessions = [self.session(self.target.clone()) for _ in range(workers)]
+        queue = list(self.operations)
+        lock = threading.Lock()
+
+        def phases(index: int, session: Session) -> None:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    operation_id = queue.pop(0)
+                for kind in KINDS:
+                    self.run_phase(session, operation_id, kind)
+                self.report_operation(session, operation_id)
+
+        self._on_workers(phases)
+        if self.config.stateful and not self.config.stateless:
+            runs = max(1, -(-self.stateful_runs() // workers))
+
+            def stateful(index: int, session: Session) -> None:
+                self.run_stateful(session, self.pools(index, workers), f"stateful suite, worker {index + 1}", runs)
+
+            self._on_workers(stateful)
+
+    def _on_workers(self, job: Callable[[int, Session], None]) -> None:
+        errors: list[BaseException] = []
+
+        def work(index: int, session: Session) -> None:
+            try:
+                job(index, session)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                errors.append(exc)
+                self.target.limits.stop(f"the run is ending ({type(exc).__name__} in worker {index + 1})")
+
+        threads = [threading.Thread(target=work, args=(i, s), name=f"contract-worker-{i + 1}", daemon=True)
+                   for i, s in enumerate(self.worker_sessions)]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)  # short waits: SIGINT/SIGTERM land here, in the main thread
+        except BaseException as exc:
+            # interrupted: the workers stop at their next request; requests in flight finish
+            self.target.limits.stop(f"interrupted ({type(exc).__name__})")
+            for thread in threads:
+                thread.join()
+            raise
+        if errors:
+            raise errors[0]  # the cause; any later one is the stop it caused in the other workers
 
     def pools(self, worker: int = 0, workers: int = 1) -> Pools:
         """The services and channels one worker's state machine owns.
 
         Workers never share a resource: each gets its own derived services and
-        channels, and only worker 0 models the account-wide configuration.
+        channels, and only worker 0 models the account-wide configuration and
+        the named (``--service-sid``/``--channel-sid``) service and channel.
         """
         suffix = "" if workers == 1 else f"-w{worker}"
+        if (self.config.service_sid or not self.config.generate_resources) and worker > 0:
+            # a named service and channel are one each: worker 0's alone
+            return Pools(services=(), channels=(), include_account=False,
+                         allow_writes=self.config.allow_writes, form_pins=self.config.form_pins)
         if self.config.service_sid:
             services: tuple[str, ...] = (self.config.service_sid,)
         elif not self.config.generate_resources:
@@ -275,7 +358,7 @@ class Suite:
     def finish(self) -> None:
         self.results.finished = time.time()
         self.results.requests_sent = self.target.limits.sent
-        self.results.retries = self.target.retries
+        self.results.retries = self.target.retries + sum(s.target.retries for s in self.worker_sessions)
 
     # -- test bodies -------------------------------------------------------
 

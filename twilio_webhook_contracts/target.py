@@ -204,6 +204,8 @@ class Limits:
     #: 5xx answers in a row (budgeted requests only), and the last such status
     server_errors_in_a_row: int = 0
     last_server_error: int | None = None
+    #: set by :meth:`stop`: why every further budgeted request is refused
+    stopped: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _next_slot: float = 0.0
 
@@ -237,7 +239,16 @@ class Limits:
         with self._lock:
             return self._refusal()
 
+    def stop(self, reason: str) -> None:
+        """Refuse every further budgeted request (the run is ending: another worker
+        lost the target, or the run was interrupted); requests in flight finish."""
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = reason
+
     def _refusal(self) -> BudgetExhausted | None:
+        if self.stopped is not None:
+            return BudgetExhausted(self.stopped)
         if self.tripped:
             return TargetFailing(
                 f"the target answered {self.server_errors_in_a_row} requests in a row with a server error "
@@ -303,6 +314,8 @@ class Target:
         self.unreachable: list[str] = []
         self.retries = 0
         self.retry_wait = 0.0
+        #: requests this target (not its clones) sent, retries included: one worker's share
+        self.sent = 0
         self._sleep = sleep
         # built once and kept off the stack, so a traceback's locals never show the secret
         self._auth: dict[str, Any] = {
@@ -370,6 +383,7 @@ class Target:
         while True:
             attempts += 1
             self.limits.acquire(self._sleep, budgeted)
+            self.sent += 1
             response = self._send_once(request, url, auth, attempts)
             if not retry or response.status not in (429, 503) or attempts > self.max_retries:
                 break

@@ -100,6 +100,9 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-stateful", action="store_true", help="skip the stateful suite")
     group.add_argument("--stateless", action="store_true", help="the target keeps no state (e.g. Prism): run only per-request checks, report state checks as skipped")
     group.add_argument("--no-shrink", action="store_true", help="report failures as found, without minimising them")
+    group.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="send from N threads at once (default 1): for a remote target, where requests wait on the "
+                            "network; each worker's state machine keeps to its own services and channels")
     group.add_argument("--database", metavar="PATH", default=None,
                        help=f"Hypothesis example database; failing examples are retried first next time "
                             f"(default {DEFAULT_DATABASE}, or none with --seed so that a replay is exact; "
@@ -156,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
             channel_sid=args.channel_sid,
             stateful=not args.no_stateful,
             stateless=args.stateless,
+            workers=args.workers,
             shrink=not args.no_shrink and not live,  # live: every shrink step is another request to production
             database=_database(args),
             progress=out.progress,
@@ -416,6 +420,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--max-examples must be at least 1")
     if args.seed is not None and args.seed < 0:
         raise UsageError("--seed must be a non-negative integer")
+    if not 1 <= getattr(args, "workers", 1) <= 64:
+        raise UsageError("--workers must be between 1 and 64")
     if not (math.isfinite(args.request_timeout) and args.request_timeout > 0):
         raise UsageError("--request-timeout must be a positive number of seconds")
     if args.service_sid is not None and not _SERVICE_SID.match(args.service_sid):

@@ -163,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
                 max_examples=args.max_examples or 50, seed=seed, checks=checks,
                 service_sid=args.service_sid, channel_sid=args.channel_sid,
                 stateful=not args.no_stateful, stateless=args.stateless, shrink=not args.no_shrink,
-                database=args.database or "none", progress=progress,
+                database=args.database or "none", progress=progress, workers=args.workers,
             )
             target = Target(conversations_url, chat_url, credentials=target_credentials, timeout=args.request_timeout)
             try:
@@ -221,6 +221,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--max-examples must be at least 1")
     if args.seed is not None and args.seed < 0:
         raise UsageError("--seed must be a non-negative integer")
+    if not 1 <= args.workers <= 64:
+        raise UsageError("--workers must be between 1 and 64")
     if not (math.isfinite(args.request_timeout) and args.request_timeout > 0):
         raise UsageError("--request-timeout must be a positive number of seconds")
     if args.service_sid is not None and not re.fullmatch(r"IS[0-9a-fA-F]{32}", args.service_sid):
