@@ -80,7 +80,26 @@ def derived_sid(prefix: str, seed: int, label: str) -> str:
 
 
 KINDS = ("valid", "invalid", "auth")
+#: Hypothesis compiles wrappers (``@given``) and parses source with ``ast`` (a state
+#: machine's digest, its preconditions' descriptions); on CPython 3.11 two threads
+#: doing that at once can fail with "AST constructor recursion depth mismatch".
+#: With ``--workers``, all of it happens under this lock, before a test runs.
 _REFLECTION_LOCK = threading.Lock()
+
+
+def _describe_preconditions(machine: type) -> None:
+    """Compute (and so cache) the descriptions Hypothesis gives precondition lambdas
+    while running rules -- an ``ast.parse`` each, the first time -- under the lock."""
+    from hypothesis.internal.reflection import get_pretty_function_description
+
+    try:
+        state = machine.setup_state()  # type: ignore[attr-defined]
+        everything = [*state.rules, *state.initializers, *state.invariants]
+    except Exception:  # noqa: BLE001 - a private helper that may change; the lock still covers construction
+        return
+    for rule in everything:
+        for predicate in getattr(rule, "preconditions", ()):
+            get_pretty_function_description(predicate)
 _WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
 
 
@@ -239,9 +258,10 @@ class Suite:
         failures_before = sum(session.results.check_failures.values())
         # Hypothesis starts with tiny programs; a short run would spend its few examples on
         # one- or two-step sequences, so each run takes at least half the step budget.
-        with _REFLECTION_LOCK:  # it reads the class's source with ast.parse: not thread-safe on CPython 3.11
+        with _REFLECTION_LOCK:
             test = get_state_machine_test(machine, settings=self._settings(runs, stateful_step_count=self.config.stateful_steps),
                                           _min_steps=max(1, self.config.stateful_steps // 2))
+            _describe_preconditions(machine)
         self._execute(test)
         sent = session.target.sent - sent_before
         failed = sum(session.results.check_failures.values()) - failures_before
@@ -472,12 +492,13 @@ class Suite:
 
     def _hypothesis(self, session: Session, name: str, strategy: Any, body: Callable[[Session, Any], None],
                     max_examples: int) -> None:
-        @given(request=strategy)
-        def test(request: Any) -> None:
-            session.new_example()
-            body(session, request)
+        with _REFLECTION_LOCK:
+            @given(request=strategy)
+            def test(request: Any) -> None:
+                session.new_example()
+                body(session, request)
 
-        test = self._settings(max_examples)(test)
+            test = self._settings(max_examples)(test)
         # distinct database keys per phase: the same inner function serves them all
         test.hypothesis.inner_test._hypothesis_internal_add_digest = name.encode()  # type: ignore[attr-defined]
         self._execute(test)

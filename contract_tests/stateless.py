@@ -220,15 +220,15 @@ class StateEvidence:
             if not isinstance(sid, str):
                 return
             with self._lock:
-                self._unlisted.setdefault((operation.path, tuple(sorted(params.items()))), set()).add(sid)
-                self._creates_sent[sid] = request
+                _bounded_put(self._unlisted, (operation.path, tuple(sorted(params.items()))), set()).add(sid)
+                _bounded_put(self._creates_sent, sid, request)
             path = self._creates[op_id]
             params["Sid"] = sid
         key = (path, tuple(sorted(params.items())))
         with self._lock:
             resource = self._resources.get(key)
             if resource is None:
-                resource = self._resources[key] = _Resource(path, _label(path, params))
+                resource = _bounded_put(self._resources, key, _Resource(path, _label(path, params)))
             if op_id in self._reads:
                 self._read(resource, body, request)
             else:
@@ -302,6 +302,23 @@ class StateEvidence:
                 kinds=tuple(sorted({kind for kind, _ in self._reverted})),
                 resources=tuple(sorted({label for _, label in self._reverted})),
             )
+
+
+#: Resources (and channels, and created sids) tracked at once. A long run writes to
+#: thousands of generated services that are never read back; their evidence is
+#: dropped oldest first, so memory stays flat however many examples run. The
+#: verdict needs a handful of read-backs, not all of them.
+_MAX_TRACKED = 512
+
+
+def _bounded_put(table: dict, key: Any, value: Any) -> Any:
+    """``table.setdefault(key, value)``, forgetting the oldest entries beyond ``_MAX_TRACKED``."""
+    if key in table:
+        return table[key]
+    while len(table) >= _MAX_TRACKED:
+        del table[next(iter(table))]
+    table[key] = value
+    return value
 
 
 def _label(path: str, params: Mapping[str, str]) -> str:

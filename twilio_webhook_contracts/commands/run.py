@@ -492,7 +492,10 @@ class _target_context:
         # explicit --account-sid/--auth-token are honoured (the environment is not: no surprises)
         account = self.args.account_sid or "AC" + random_secrets.token_hex(16)
         token = self.args.auth_token or random_secrets.token_hex(16)
-        self.mock = serve_mock(accounts={account: token})
+        from ..mock.log import RequestLog
+
+        # nobody reads this mock's log: a short tail, so that memory stays flat in long runs
+        self.mock = serve_mock(accounts={account: token}, request_log=RequestLog(maxlen=64))
         mock = self.mock.__enter__()
         return mock.url, mock.url, Credentials(account, token), f"embedded mock at {mock.url}"
 
