@@ -668,3 +668,22 @@ def test_no_output_ever_contains_the_secret(capsys, monkeypatch, tmp_path):
     hits = {key: secret for key, text in seen.items() for secret in forbidden if secret in text}
     assert hits == {}
     assert any("***" in text for key, text in seen.items() if key.startswith("echoed"))  # redacted, not absent
+
+
+def test_every_run_option_is_documented_in_the_readme():
+    """The README's option tables are the interface users read: an option added without them fails here."""
+    import argparse
+    from pathlib import Path
+
+    from twilio_webhook_contracts.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    missing = []
+    for command in ("run", "verify", "mock", "spec", "drift", "history"):
+        for action in sub.choices[command]._actions:  # noqa: SLF001
+            for option in action.option_strings:
+                if option.startswith("--") and option != "--help" and f"`{option}" not in readme and f"{option} " not in readme:
+                    missing.append(f"{command} {option}")
+    assert missing == []

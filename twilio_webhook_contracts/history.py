@@ -73,7 +73,9 @@ def record_run(path: str | Path, report: Mapping[str, Any]) -> int:
     """Append one run (a JSON report as :func:`report.to_json` makes it); return its id."""
     first_failure: dict[str, str] = {}
     for violation in report.get("violations", []):
-        first_failure.setdefault(violation["check"], f"{violation['operation']}: {violation['explanation']}"[:500])
+        operation, explanation = violation["operation"], violation["explanation"]
+        headline = explanation if explanation.startswith(f"{operation}: ") else f"{operation}: {explanation}"
+        first_failure.setdefault(violation["check"], headline[:500])
     with closing(_connect(path)) as connection:
         try:
             with connection:
