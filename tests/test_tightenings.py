@@ -116,6 +116,8 @@ REQUEST_TIGHTENINGS = [
      {"PreWebhookUrl": "", "PostWebhookUrl": "https://example.com:8443/post?x=1&y=%C3%A9"}),
     ("service urls", "UpdateServiceWebhookConfiguration", {"PostWebhookUrl": "example.com"},
      {"PostWebhookUrl": "http://example.com/"}),
+    ("square brackets only around an IPv6 host", "UpdateConfigurationWebhook", {"PreWebhookUrl": "https://[oops/hook"},
+     {"PreWebhookUrl": "https://user:pw@[2001:db8::1]:8443/hook?a=[1]"}),
     ("RetryCount 0-3", "CreateChannelWebhook", {"Type": "webhook", "Configuration.RetryCount": 4},
      {"Type": "webhook", "Configuration.RetryCount": 3}),
     ("RetryCount 0-3 on update", "UpdateChannelWebhook", {"Configuration.RetryCount": -1},
