@@ -100,6 +100,8 @@ def _describe_preconditions(machine: type) -> None:
     for rule in everything:
         for predicate in getattr(rule, "preconditions", ()):
             get_pretty_function_description(predicate)
+
+
 _WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
 
 
