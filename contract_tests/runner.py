@@ -12,13 +12,15 @@ each with its smallest reproduction.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import random
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given
@@ -80,26 +82,35 @@ def derived_sid(prefix: str, seed: int, label: str) -> str:
 
 
 KINDS = ("valid", "invalid", "auth")
-#: Hypothesis compiles wrappers (``@given``) and parses source with ``ast`` (a state
-#: machine's digest, its preconditions' descriptions); on CPython 3.11 two threads
-#: doing that at once can fail with "AST constructor recursion depth mismatch".
-#: With ``--workers``, all of it happens under this lock, before a test runs.
-_REFLECTION_LOCK = threading.Lock()
+_AST_LOCK = threading.Lock()
 
 
-def _describe_preconditions(machine: type) -> None:
-    """Compute (and so cache) the descriptions Hypothesis gives precondition lambdas
-    while running rules -- an ``ast.parse`` each, the first time -- under the lock."""
-    from hypothesis.internal.reflection import get_pretty_function_description
+@contextmanager
+def _serialized_ast_parse() -> Iterator[None]:
+    """``ast.parse`` one thread at a time, while workers run.
 
-    try:
-        state = machine.setup_state()  # type: ignore[attr-defined]
-        everything = [*state.rules, *state.initializers, *state.invariants]
-    except Exception:  # noqa: BLE001 - a private helper that may change; the lock still covers construction
+    Hypothesis parses source with ``ast`` in many places (a test's database
+    key, a state machine's digest, precondition and strategy descriptions,
+    failure reports), and on CPython 3.11 two threads doing so at once can fail
+    with "SystemError: AST constructor recursion depth mismatch". Serialising
+    the parser itself covers every caller; parsing is rare and fast, the
+    threads' time goes to the network.
+    """
+    original = ast.parse
+    if getattr(original, "_serialized", False):  # already, by an enclosing run
+        yield
         return
-    for rule in everything:
-        for predicate in getattr(rule, "preconditions", ()):
-            get_pretty_function_description(predicate)
+
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        with _AST_LOCK:
+            return original(*args, **kwargs)
+
+    parse._serialized = True  # type: ignore[attr-defined]
+    ast.parse = parse
+    try:
+        yield
+    finally:
+        ast.parse = original
 
 
 _WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
@@ -260,10 +271,8 @@ class Suite:
         failures_before = sum(session.results.check_failures.values())
         # Hypothesis starts with tiny programs; a short run would spend its few examples on
         # one- or two-step sequences, so each run takes at least half the step budget.
-        with _REFLECTION_LOCK:
-            test = get_state_machine_test(machine, settings=self._settings(runs, stateful_step_count=self.config.stateful_steps),
-                                          _min_steps=max(1, self.config.stateful_steps // 2))
-            _describe_preconditions(machine)
+        test = get_state_machine_test(machine, settings=self._settings(runs, stateful_step_count=self.config.stateful_steps),
+                                      _min_steps=max(1, self.config.stateful_steps // 2))
         self._execute(test)
         sent = session.target.sent - sent_before
         failed = sum(session.results.check_failures.values()) - failures_before
@@ -283,6 +292,10 @@ class Suite:
         exception a worker ends with ends the run for all (budget refused to the
         others) and is raised here, as the single-threaded suite would raise it.
         """
+        with _serialized_ast_parse():
+            self._run_parallel(workers)
+
+    def _run_parallel(self, workers: int) -> None:
         self.worker_sessions = [self.session(self.target.clone()) for _ in range(workers)]
         queue = list(self.operations)
         lock = threading.Lock()
@@ -494,13 +507,12 @@ class Suite:
 
     def _hypothesis(self, session: Session, name: str, strategy: Any, body: Callable[[Session, Any], None],
                     max_examples: int) -> None:
-        with _REFLECTION_LOCK:
-            @given(request=strategy)
-            def test(request: Any) -> None:
-                session.new_example()
-                body(session, request)
+        @given(request=strategy)
+        def test(request: Any) -> None:
+            session.new_example()
+            body(session, request)
 
-            test = self._settings(max_examples)(test)
+        test = self._settings(max_examples)(test)
         # distinct database keys per phase: the same inner function serves them all
         test.hypothesis.inner_test._hypothesis_internal_add_digest = name.encode()  # type: ignore[attr-defined]
         self._execute(test)
