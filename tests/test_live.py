@@ -726,3 +726,50 @@ def test_no_output_of_any_mode_contains_a_secret(read_only, with_writes, interru
     assert any("LIVE RESTORE FAILED" in text for text in seen.values())
     hits = sorted({(key, secret) for key, text in seen.items() for secret in forbidden if secret in text})
     assert hits == []
+
+
+def test_a_signal_inside_a_held_section_interrupts_as_it_ends():
+    """Counting a request and writing it is held: the request count stays what the server received."""
+    import os
+    import signal
+
+    from twilio_webhook_contracts.live import Terminated, interruptible
+
+    steps = []
+    with pytest.raises(Terminated):
+        with interruptible() as guard:
+            with guard.held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                steps.append("after the signal, still inside")
+            steps.append("after the section")  # never reached
+    assert steps == ["after the signal, still inside"]
+
+
+def test_a_signal_python_cannot_raise_is_kept_for_the_next_held_section(capsys):
+    """A signal landing in a garbage-collector callback raises where Python only prints ("Exception
+    ignored"): the guard keeps it pending instead of losing it, and prints nothing."""
+    import gc
+    import os
+    import signal
+
+    from twilio_webhook_contracts.live import Terminated, interruptible
+
+    sent = []
+
+    def callback(phase, info):
+        if phase == "start" and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            [0] * 10  # noqa: B018 - a few bytecodes for the handler to run in
+
+    with pytest.raises(Terminated):
+        with interruptible() as guard:
+            gc.callbacks.append(callback)
+            try:
+                gc.collect()
+            finally:
+                gc.callbacks.remove(callback)
+            assert sent and guard.armed  # lost nothing
+            with guard.held():
+                pass
+    assert "Exception ignored" not in capsys.readouterr().err

@@ -22,6 +22,7 @@ Two facts of Twilio's form API shape the guard:
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -40,10 +41,8 @@ __all__ = [
     "SignalGuard",
     "Snapshot",
     "Terminated",
-    "deferred_signals",
     "interruptible",
     "is_live_url",
-    "raise_on_sigterm",
     "signal_name",
 ]
 
@@ -106,15 +105,48 @@ class SignalGuard:
     def __init__(self) -> None:
         self.armed = True
         self.received: list[int] = []
+        self._holding = 0
+        self._pending: int | None = None
+        self._closed = False  # disarm()ed: the clean-up has begun, nothing raises any more
 
     def handle(self, signum: int, frame: Any) -> None:
         self.received.append(signum)
         if self.armed:
-            self.armed = False
-            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+            if self._holding:
+                self._pending = signum  # raised when the held section ends
+            else:
+                self._raise(signum)
+
+    def _raise(self, signum: int) -> None:
+        self.armed = False
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def unraisable(self, exc: BaseException) -> bool:
+        """Our interruption raised where Python cannot raise (a garbage-collector callback,
+        a ``__del__``): keep it pending, to interrupt as the next held section ends.
+        True when *exc* was ours (and is not to be printed)."""
+        if not isinstance(exc, (KeyboardInterrupt, Terminated)) or self.armed or self._closed or not self.received:
+            return False
+        self.armed = True
+        self._pending = self.received[-1]
+        return True
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """A section a signal must not land inside (counting a request and writing it):
+        a signal arriving within it interrupts as the section ends."""
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+            if not self._holding and self._pending is not None and self.armed:
+                signum, self._pending = self._pending, None
+                self._raise(signum)
 
     def disarm(self) -> None:
         self.armed = False
+        self._closed = True
 
     @property
     def first(self) -> str | None:
@@ -137,52 +169,19 @@ def interruptible() -> Iterator[SignalGuard]:
     if threading.current_thread() is not threading.main_thread():
         yield guard
         return
+    previous_hook = sys.unraisablehook
+
+    def unraisable(report: Any) -> None:
+        if not guard.unraisable(report.exc_value):
+            previous_hook(report)
+
     previous = {sig: signal.signal(sig, guard.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    sys.unraisablehook = unraisable
     try:
         yield guard
     finally:
         guard.disarm()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-@contextmanager
-def raise_on_sigterm() -> Iterator[None]:
-    """Within the block, SIGTERM (a CI timeout) raises :class:`Terminated` in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def deferred_signals() -> Iterator[list[int]]:
-    """Within the block, SIGINT and SIGTERM are remembered, not acted on.
-
-    The restore must not be cut short by an impatient second Ctrl-C: that is
-    how an account ends up half restored. The signals received are yielded so
-    the caller can exit accordingly afterwards.
-    """
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-
-    def remember(signum: int, frame: Any) -> None:
-        received.append(signum)
-
-    previous = {sig: signal.signal(sig, remember) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
+        sys.unraisablehook = previous_hook
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

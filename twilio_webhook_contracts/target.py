@@ -28,8 +28,9 @@ import socket
 import threading
 import time
 import zlib
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, ContextManager, Iterator, Literal, Mapping
 from urllib.parse import urlsplit
 
 import requests
@@ -309,6 +310,9 @@ class Target:
         self.spec = spec or default_spec()
         #: objects told about traffic: ``before_send(request)`` and/or ``after_response(response)``
         self.observers: list[Any] = []
+        #: entered around counting and writing each request: a live run's signal guard holds
+        #: SIGINT/SIGTERM there (this thread's target only; clones run where signals never land)
+        self.hold: Callable[[], ContextManager[Any]] = nullcontext
         self.timed_out: dict[str, str] = {}  # operation_id -> message; shared by clones
         #: why the target was found unreachable during the run, if it was (shared by clones)
         self.unreachable: list[str] = []
@@ -382,9 +386,7 @@ class Target:
         retried: list[Response] = []
         while True:
             attempts += 1
-            self.limits.acquire(self._sleep, budgeted)
-            self.sent += 1
-            response = self._send_once(request, url, auth, attempts)
+            response = self._send_once(request, url, auth, attempts, budgeted)
             if not retry or response.status not in (429, 503) or attempts > self.max_retries:
                 break
             wait = self._retry_delay(response, attempts)
@@ -405,11 +407,23 @@ class Target:
                 observer.after_response(response)
         return response
 
-    def _send_once(self, request: Request, url: str, auth: Auth, attempts: int) -> Response:
+    @contextmanager
+    def _sending(self, budgeted: bool) -> Iterator[None]:
+        """Around writing one request: its slot is taken (counted, rate-limited) and, with
+        :attr:`hold`, no interruption lands between counting the request and writing it --
+        so a run's request count is what the server received."""
+        with self.hold():
+            self.limits.acquire(self._sleep, budgeted)
+            self.sent += 1
+            yield
+
+    def _send_once(self, request: Request, url: str, auth: Auth, attempts: int, budgeted: bool = True) -> Response:
         where = self._plain.usable(url)
         if where is not None:
-            return self._send_plain(where, request, url, auth, attempts)
+            return self._send_plain(where, request, url, auth, attempts, budgeted)
         headers = dict(request.headers)
+        with self._sending(budgeted):  # requests writes and reads in one call: only the count is covered
+            pass
         started = time.perf_counter()
         try:
             answer = self._session.request(
@@ -433,14 +447,16 @@ class Target:
             attempts=attempts,
         )
 
-    def _send_plain(self, where: tuple[str, int], request: Request, url: str, auth: Auth, attempts: int) -> Response:
+    def _send_plain(self, where: tuple[str, int], request: Request, url: str, auth: Auth, attempts: int,
+                    budgeted: bool = True) -> Response:
         """:meth:`_send_once` for a plain-HTTP origin, without ``requests`` (see :class:`_PlainHTTP`)."""
         credentials = self._auth[auth]
         basic = None if credentials is None else (credentials.username, credentials.password)
         started = time.perf_counter()
         try:
             status, headers, body = self._plain.send(where, request.method, url, request.headers,
-                                                     request.body or None, basic, self.timeout)
+                                                     request.body or None, basic, self.timeout,
+                                                     sending=lambda: self._sending(budgeted))
         except TimeoutError:  # socket.timeout: connecting or waiting for the answer
             message = f"{request.method} {_safe(url)} got no answer within {self.timeout:g} s"
             self.timed_out.setdefault(request.operation_id, message)
@@ -576,7 +592,9 @@ class _PlainHTTP:
         return self._origins[origin]
 
     def send(self, where: tuple[str, int], method: str, url: str, headers: Mapping[str, str], body: bytes | None,
-             basic: tuple[str, str] | None, timeout: float) -> tuple[int, CaseInsensitiveDict, bytes]:
+             basic: tuple[str, str] | None, timeout: float,
+             sending: Callable[[], ContextManager[Any]] = nullcontext) -> tuple[int, CaseInsensitiveDict, bytes]:
+        """One exchange; *sending* is entered around writing the request (see :meth:`Target._sending`)."""
         split = urlsplit(requests.utils.requote_uri(url))
         path = (split.path or "/") + (f"?{split.query}" if split.query else "")
         lines = CaseInsensitiveDict(self._session.headers)
@@ -590,10 +608,11 @@ class _PlainHTTP:
             lines["Content-Length"] = "0"
         connection = self._connection(where, timeout)
         try:
-            connection.putrequest(method, path, skip_accept_encoding=True)
-            for name, value in lines.items():
-                connection.putheader(name, value)
-            connection.endheaders(body)
+            with sending():
+                connection.putrequest(method, path, skip_accept_encoding=True)
+                for name, value in lines.items():
+                    connection.putheader(name, value)
+                connection.endheaders(body)
             answer = connection.getresponse()
             data = answer.read()
         except BaseException:

@@ -193,6 +193,7 @@ def _run_guarded(args: argparse.Namespace, target, config, results, checks, live
     escaped: BaseException | None = None
     restore_problems: list[str] = []
     with interruptible() as signals:
+        target.hold = signals.held  # a signal never lands between counting a request and writing it
         try:
             try:
                 if live:
@@ -416,6 +417,19 @@ def _names(value: str | None) -> list[str]:
 
 
 def _validate(args: argparse.Namespace) -> None:
+    validate_suite_options(args)
+    for option, url in (("--target", args.target), ("--conversations-url", args.conversations_url),
+                        ("--chat-url", args.chat_url)):
+        if url is not None:
+            check_base_url(option, url)
+    for option in ("report_json", "junitxml", "report_markdown"):
+        path = getattr(args, option)
+        if path is not None and (not path or Path(path).is_dir()):
+            raise UsageError(f"--{option.replace('_', '-')}: {path!r} is a directory, not a file name")
+
+
+def validate_suite_options(args: argparse.Namespace) -> None:
+    """The checks of the options ``run`` and ``verify`` share (suite, credentials, timeout)."""
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError("--max-examples must be at least 1")
     if args.seed is not None and args.seed < 0:
@@ -432,14 +446,6 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--account-sid must be AC followed by 32 hex digits")
     if args.auth_token is not None and not args.auth_token:
         raise UsageError("--auth-token must not be empty")
-    for option, url in (("--target", args.target), ("--conversations-url", args.conversations_url),
-                        ("--chat-url", args.chat_url)):
-        if url is not None:
-            check_base_url(option, url)
-    for option in ("report_json", "junitxml", "report_markdown"):
-        path = getattr(args, option)
-        if path is not None and (not path or Path(path).is_dir()):
-            raise UsageError(f"--{option.replace('_', '-')}: {path!r} is a directory, not a file name")
 
 
 def check_base_url(option: str, url: str) -> None:
@@ -529,11 +535,18 @@ def _credentials(args: argparse.Namespace):
 
 
 def _write_reports(args: argparse.Namespace, results, secrets) -> None:
-    from ..report import dumps, markdown_summary, to_json, to_junit_xml, write_report
+    from ..report import dumps, markdown_summary, to_json, to_junit_xml
 
-    for path, render in ((args.report_json, lambda: dumps(to_json(results, secrets))),
-                         (args.junitxml, lambda: to_junit_xml(results, secrets)),
-                         (args.report_markdown, lambda: markdown_summary(results, secrets))):
+    write_reports(((args.report_json, lambda: dumps(to_json(results, secrets))),
+                   (args.junitxml, lambda: to_junit_xml(results, secrets)),
+                   (args.report_markdown, lambda: markdown_summary(results, secrets))), secrets)
+
+
+def write_reports(renders, secrets) -> None:
+    """Write each ``(path, render)`` whose path was given; a file that cannot be written is a usage error."""
+    from ..report import write_report
+
+    for path, render in renders:
         if not path:
             continue
         try:

@@ -123,8 +123,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..matrix import Matrix, TargetRun
     from ..target import Target, TargetError, TargetUnreachable
+    from .run import validate_suite_options
 
-    _validate(args)
+    validate_suite_options(args)
     specs = [parse_target(text) for text in args.targets]
     _unique(specs)
     try:
@@ -214,25 +215,6 @@ def _unselected(checks: dict[str, Any]) -> list[str]:
     return [name for name in CHECKS if name not in checks]
 
 
-def _validate(args: argparse.Namespace) -> None:
-    import math
-
-    if args.max_examples is not None and args.max_examples < 1:
-        raise UsageError("--max-examples must be at least 1")
-    if args.seed is not None and args.seed < 0:
-        raise UsageError("--seed must be a non-negative integer")
-    if not 1 <= args.workers <= 64:
-        raise UsageError("--workers must be between 1 and 64")
-    if not (math.isfinite(args.request_timeout) and args.request_timeout > 0):
-        raise UsageError("--request-timeout must be a positive number of seconds")
-    if args.service_sid is not None and not re.fullmatch(r"IS[0-9a-fA-F]{32}", args.service_sid):
-        raise UsageError(f"--service-sid must be IS followed by 32 hex digits, got {args.service_sid!r}")
-    if args.channel_sid is not None and (not args.channel_sid or "/" in args.channel_sid or len(args.channel_sid) > 256):
-        raise UsageError("--channel-sid must be a CH sid or a channel unique name (1-256 characters, no '/')")
-    if args.account_sid is not None and not re.fullmatch(r"AC[0-9a-fA-F]{32}", args.account_sid):
-        raise UsageError("--account-sid must be AC followed by 32 hex digits")
-
-
 def _secret_forms(credentials: Any) -> list[str]:
     try:
         from .run import secret_forms
@@ -272,13 +254,7 @@ class _served:
 
 
 def _write_reports(args: argparse.Namespace, matrix: Any, secrets: list[str]) -> None:
-    from ..report import write_report
+    from .run import write_reports
 
-    for path, render in ((args.report_json, matrix.json_text), (args.report_markdown, matrix.markdown),
-                         (args.junitxml, matrix.junit_xml)):
-        if not path:
-            continue
-        try:
-            write_report(path, render(), secrets)
-        except OSError as exc:
-            raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
+    write_reports(((args.report_json, matrix.json_text), (args.report_markdown, matrix.markdown),
+                   (args.junitxml, matrix.junit_xml)), secrets)
