@@ -34,6 +34,8 @@ from twilio_webhook_contracts.request import Request
 from twilio_webhook_contracts.spec import default_spec
 from twilio_webhook_contracts.target import Response
 
+from live_helpers import DropsTarget
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "AC" + "7" * 32
 #: Distinctive, and full of characters that change under URL, JSON, XML or shell encoding.
@@ -48,15 +50,6 @@ PROGRESS = re.compile(r"^(%s)\s+\d+ requests\s+\d+ failed checks" % "|".join(OPE
 
 # ---------------------------------------------------------------------------
 # variants of the mock with one defect each (the mock itself is not changed)
-
-
-class DropsTarget(MockApp):
-    """The account configuration lacks its documented ``target`` property."""
-
-    def render_account_config(self, call, stored):
-        body = super().render_account_config(call, stored)
-        del body["target"]
-        return body
 
 
 class AcceptsInvalidForms(MockApp):
