@@ -8,7 +8,7 @@ import re
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 
 from strategies import defects_for, invalid_requests, valid_requests
 from twilio_webhook_contracts.spec import Spec, default_spec
@@ -71,6 +71,9 @@ def test_invalid_requests_derive_their_defects_from_the_changed_constraints(modi
     assert set(defects_for("CreateChannelWebhook", spec=modified)) == set(defects_for("CreateChannelWebhook"))
     seen: set[tuple[str, str]] = set()
 
+    # a fixed seed: which of the many (defect, field) pairs 250 random examples reach is chance,
+    # and this test is about the two a changed constraint adds, not about luck
+    @seed(20261125)
     @CHANGED
     @given(invalid_requests("CreateChannelWebhook", spec=modified))
     def check(request):
