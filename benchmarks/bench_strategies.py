@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
-from strategies import defects_for, invalid_requests, valid_requests  # noqa: E402
+from twilio_webhook_contracts.strategies import defects_for, invalid_requests, valid_requests  # noqa: E402
 from twilio_webhook_contracts.spec import default_spec  # noqa: E402
 from twilio_webhook_contracts.validation import validate_request  # noqa: E402
 

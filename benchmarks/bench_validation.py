@@ -36,7 +36,7 @@ def collect(responses_per_operation: int) -> dict[str, list[tuple[int, dict, byt
     """Responses of the mock to generated requests, per operation."""
     from hypothesis import HealthCheck, Phase, given, settings
 
-    from strategies import defects_for, invalid_requests, valid_requests
+    from twilio_webhook_contracts.strategies import defects_for, invalid_requests, valid_requests
     from twilio_webhook_contracts.mock import serve_mock
     from twilio_webhook_contracts.spec import default_spec
     from twilio_webhook_contracts.target import Credentials, Target

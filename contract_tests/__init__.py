@@ -1,10 +1,10 @@
 """The contract suite for Twilio's webhook-configuration APIs.
 
-* :mod:`contract_tests.checks` -- one function per property of the contract;
-* :mod:`contract_tests.stateful` -- the model-based state machine;
-* :mod:`contract_tests.runner` -- runs both against a target (the CLI's engine);
+* :mod:`twilio_webhook_contracts.contract_tests.checks` -- one function per property of the contract;
+* :mod:`twilio_webhook_contracts.contract_tests.stateful` -- the model-based state machine;
+* :mod:`twilio_webhook_contracts.contract_tests.runner` -- runs both against a target (the CLI's engine);
 * :mod:`twilio_webhook_contracts.pytest_plugin` -- the pytest plugin (fixtures, options);
-* ``test_contract.py`` -- the bundled suite: ``pytest --pyargs contract_tests``.
+* ``test_contract.py`` -- the bundled suite: ``pytest --pyargs twilio_webhook_contracts.contract_tests``.
 
 This package is imported by pytest at start-up through the plugin entry point,
 so it imports nothing heavy until something is used.

@@ -29,7 +29,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, 
 from hypothesis.errors import Flaky
 from hypothesis.stateful import get_state_machine_test
 
-import strategies as request_strategies
+from twilio_webhook_contracts import strategies as request_strategies
 from twilio_webhook_contracts.live import Terminated
 from twilio_webhook_contracts.target import BudgetExhausted, Target, TargetUnreachable
 

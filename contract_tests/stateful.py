@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-import strategies as request_strategies
+from twilio_webhook_contracts import strategies as request_strategies
 from twilio_webhook_contracts.request import Request, encode_path_segment
 from twilio_webhook_contracts.spec import Spec
 from twilio_webhook_contracts.validation import validator_for

@@ -2,9 +2,9 @@
 
 Run it from any project where twilio-webhook-contracts is installed::
 
-    pytest --pyargs contract_tests                                   # the embedded mock
-    pytest --pyargs contract_tests --contract-target http://127.0.0.1:4010
-    pytest --pyargs contract_tests -n auto                           # spread over cores (pytest-xdist)
+    pytest --pyargs twilio_webhook_contracts.contract_tests                                   # the embedded mock
+    pytest --pyargs twilio_webhook_contracts.contract_tests --contract-target http://127.0.0.1:4010
+    pytest --pyargs twilio_webhook_contracts.contract_tests -n auto                           # spread over cores (pytest-xdist)
 
 One test per operation and kind of request (valid, invalid, unauthenticated) and
 one for the stateful suite, so pytest-xdist can spread them; each test fails with
@@ -16,9 +16,9 @@ from __future__ import annotations
 import pytest
 
 from twilio_webhook_contracts.pytest_plugin import xdist_worker
-from contract_tests.results import Results
-from contract_tests.runner import KINDS
-from contract_tests.session import TargetGone
+from twilio_webhook_contracts.contract_tests.results import Results
+from twilio_webhook_contracts.contract_tests.runner import KINDS
+from twilio_webhook_contracts.contract_tests.session import TargetGone
 from twilio_webhook_contracts.spec import default_spec
 
 pytestmark = pytest.mark.contract

@@ -15,7 +15,7 @@ useful if a real server must agree with its label, so:
 Use them like any Hypothesis strategy::
 
     from hypothesis import given
-    from strategies import invalid_requests, valid_requests
+    from twilio_webhook_contracts.strategies import invalid_requests, valid_requests
 
     @given(valid_requests("UpdateChannelWebhook", ServiceSid=SERVICE, ChannelSid=CHANNEL))
     def test_update(request): ...

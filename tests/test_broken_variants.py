@@ -22,9 +22,9 @@ from typing import Callable
 import pytest
 
 import variants as v
-from contract_tests.checks import CHECKS, FAMILIES, checks_in
-from contract_tests.results import Results
-from contract_tests.runner import SuiteConfig, run_suite
+from twilio_webhook_contracts.contract_tests.checks import CHECKS, FAMILIES, checks_in
+from twilio_webhook_contracts.contract_tests.results import Results
+from twilio_webhook_contracts.contract_tests.runner import SuiteConfig, run_suite
 from twilio_webhook_contracts.mock import Faults, LoggedRequest, MockApp, serve_mock
 from twilio_webhook_contracts.target import Credentials, Target
 

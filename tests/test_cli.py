@@ -25,8 +25,8 @@ from typing import Any, Iterator
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from contract_tests import conformance_problems
-from contract_tests.checks import CHECKS, FAMILIES
+from twilio_webhook_contracts.contract_tests import conformance_problems
+from twilio_webhook_contracts.contract_tests.checks import CHECKS, FAMILIES
 from twilio_webhook_contracts.cli import main
 from twilio_webhook_contracts.mock import MockApp, MockError, serve_mock
 from twilio_webhook_contracts.mock.app import Call
@@ -340,7 +340,7 @@ def _form_of(body: str) -> list[tuple[str, str]]:
 def test_reports_survive_binary_bodies_and_never_carry_an_escaped_secret():
     """A server answering garbage (control characters, the secret in a JSON- and XML-escaped body) still gets
     readable reports, with the secret redacted before any encoding could disguise it."""
-    from contract_tests.results import Results
+    from twilio_webhook_contracts.contract_tests.results import Results
     from twilio_webhook_contracts.commands.run import secret_forms
     from twilio_webhook_contracts.target import Credentials
     from twilio_webhook_contracts.report import console_summary, dumps, markdown_summary, to_json, to_junit_xml

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strategies import defects_for, invalid_requests, valid_requests
+from twilio_webhook_contracts.strategies import defects_for, invalid_requests, valid_requests
 from test_mock_support import (
     ACCOUNT_PATH, CHANNEL, SERVICE, SERVICE_PATH, CheckedSession, assert_documented, assert_twilio_error, webhooks_path,
 )

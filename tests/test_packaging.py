@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECK = """
 import sys
 from twilio_webhook_contracts.spec import default_spec
-import twilio_webhook_contracts, strategies, contract_tests
+import twilio_webhook_contracts, twilio_webhook_contracts.strategies, twilio_webhook_contracts.contract_tests
+import importlib.util
+assert importlib.util.find_spec("strategies") is None and importlib.util.find_spec("contract_tests") is None
 spec = default_spec()
 assert "site-packages" in str(spec.directory), spec.directory
 assert "site-packages" in twilio_webhook_contracts.__file__

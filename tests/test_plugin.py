@@ -1,7 +1,7 @@
 """The pytest plugin, as another project sees it once twilio-webhook-contracts is installed.
 
 Each test builds a small foreign project with ``pytester`` and runs pytest on it:
-the bundled suite (``--pyargs contract_tests``) against the embedded mock and
+the bundled suite (``--pyargs twilio_webhook_contracts.contract_tests``) against the embedded mock and
 against a mock this file serves, users' own contract tests written with our
 strategies, fixtures and ``assert_conforms``, the ``--contract-*`` usage errors,
 and a project that does not use the plugin at all, which must not notice it.
@@ -21,7 +21,7 @@ from typing import Iterator
 
 import pytest
 
-from strategies import defects_for
+from twilio_webhook_contracts.strategies import defects_for
 from twilio_webhook_contracts.mock import MockApp, serve_mock
 from twilio_webhook_contracts.spec import default_spec
 
@@ -83,7 +83,7 @@ def text(result) -> str:
 
 
 def test_the_bundled_suite_passes_against_the_embedded_mock(pytester):
-    result = pytester.runpytest_subprocess("--pyargs", "contract_tests", *SMALL, "-W", "error")
+    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "-W", "error")
     result.assert_outcomes(**bundled_counts())
     assert result.ret == 0
     output = text(result)
@@ -92,7 +92,7 @@ def test_the_bundled_suite_passes_against_the_embedded_mock(pytester):
 
 
 def test_the_bundled_suite_against_a_served_mock_with_credentials_from_the_environment(pytester, mock, credentials):
-    result = pytester.runpytest_subprocess("--pyargs", "contract_tests", *SMALL, "--contract-target", mock.url,
+    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "--contract-target", mock.url,
                                            "--contract-seed", "31337")
     result.assert_outcomes(**bundled_counts())
     output = text(result)
@@ -105,7 +105,7 @@ def test_the_bundled_suite_against_a_served_mock_with_credentials_from_the_envir
 
 
 def test_the_bundled_suite_names_what_a_broken_target_gets_wrong(pytester, broken_mock, credentials):
-    result = pytester.runpytest_subprocess("--pyargs", "contract_tests", *SMALL, "--contract-target", broken_mock.url,
+    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "--contract-target", broken_mock.url,
                                            "--contract-checks", "response,identity,input", "--contract-seed", "5")
     assert result.ret == 1
     outcomes = result.parseoutcomes()
@@ -126,7 +126,7 @@ def test_the_bundled_suite_names_what_a_broken_target_gets_wrong(pytester, broke
 @pytest.mark.slow  # two workers, each importing everything: ~25 s on two cores
 def test_the_bundled_suite_spreads_over_xdist_workers(pytester):
     pytest.importorskip("xdist")
-    result = pytester.runpytest_subprocess("--pyargs", "contract_tests", *SMALL, "-n", "2")
+    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "-n", "2")
     result.assert_outcomes(**bundled_counts())
 
 
@@ -134,7 +134,7 @@ def test_an_unreachable_contract_target_stops_the_run_with_status_3(pytester, cr
     with socket.socket() as sock:  # bound, not listening: connections are refused
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        result = pytester.runpytest_subprocess("--pyargs", "contract_tests", *SMALL, "--contract-target", url)
+        result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "--contract-target", url)
     assert result.ret == 3
     assert f"twilio-webhook-contracts: cannot reach {url}: connection refused" in text(result)
 
@@ -146,8 +146,8 @@ def test_an_unreachable_contract_target_stops_the_run_with_status_3(pytester, cr
 USER_TESTS = '''
 from hypothesis import given, settings
 
-from contract_tests import assert_conforms, conformance_problems
-from strategies import invalid_requests, valid_requests
+from twilio_webhook_contracts.contract_tests import assert_conforms, conformance_problems
+from twilio_webhook_contracts.strategies import invalid_requests, valid_requests
 
 SERVICE = "IS" + "9" * 32
 
@@ -170,7 +170,7 @@ def test_bad_updates_are_rejected(contract_target, request):
 
 def test_fetch_conforms(contract_target):
     from twilio_webhook_contracts.spec import default_spec
-    from contract_tests.stateful import fixed_request
+    from twilio_webhook_contracts.contract_tests.stateful import fixed_request
 
     response = contract_target.send(fixed_request(default_spec(), "FetchConfigurationWebhook", {}))
     assert_conforms(response, account_sid=contract_target.credentials.account_sid)
@@ -200,8 +200,8 @@ def test_a_user_test_against_a_broken_response_fails_with_a_useful_message(pytes
 def test_a_hypothesis_user_test_against_a_broken_server_shows_the_falsifying_request(pytester, broken_mock, credentials):
     pytester.makepyfile(test_user='''
 from hypothesis import Phase, given, settings
-from contract_tests import assert_conforms
-from strategies import valid_requests
+from twilio_webhook_contracts.contract_tests import assert_conforms
+from twilio_webhook_contracts.strategies import valid_requests
 
 # no "explain" phase: it would re-send a hundred variations of the failing request (seconds, here)
 @settings(max_examples=5, deadline=None, database=None, phases=[Phase.generate, Phase.shrink])
@@ -219,7 +219,7 @@ def test_updates_conform(contract_target, request):
 
 def test_the_secret_stays_out_of_failure_reports_even_with_showlocals(pytester, credentials):
     pytester.makepyfile(test_user='''
-from contract_tests.stateful import fixed_request
+from twilio_webhook_contracts.contract_tests.stateful import fixed_request
 from twilio_webhook_contracts.spec import default_spec
 
 def test_send(contract_target):
@@ -242,7 +242,7 @@ def test_assert_conforms_names_every_broken_property(pytester):
     pytester.makepyfile(test_unit='''
 import json
 import pytest
-from contract_tests import assert_conforms, conformance_problems
+from twilio_webhook_contracts.contract_tests import assert_conforms, conformance_problems
 from twilio_webhook_contracts.request import Request
 from twilio_webhook_contracts.target import Response
 
@@ -305,7 +305,7 @@ def test_contract_option_mistakes_are_one_line_usage_errors(pytester, monkeypatc
 
 
 def test_a_mistake_in_the_bundled_run_is_a_usage_error_too(pytester):
-    result = pytester.runpytest_subprocess("--pyargs", "contract_tests", "--contract-checks", "bogus")
+    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", "--contract-checks", "bogus")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "ERROR: unknown check 'bogus'" in text(result)
     assert "Traceback" not in text(result) and "test_operation" not in text(result)

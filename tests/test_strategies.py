@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from helpers import SERVICE_SID, WEBHOOK_SID
-from strategies import DEFECTS, InvalidStrategyArgument, defects_for, invalid_requests, valid_requests
+from twilio_webhook_contracts.strategies import DEFECTS, InvalidStrategyArgument, defects_for, invalid_requests, valid_requests
 from twilio_webhook_contracts import oracle
 from twilio_webhook_contracts.spec import default_spec
 from twilio_webhook_contracts.validation import validate_request

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, seed, settings
 
-from strategies import defects_for, invalid_requests, valid_requests
+from twilio_webhook_contracts.strategies import defects_for, invalid_requests, valid_requests
 from twilio_webhook_contracts.spec import Spec, default_spec
 from twilio_webhook_contracts.validation import validate_request
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import ACCOUNT_SID, SERVICE_SID, WEBHOOK_SID
-from strategies import defects_for, invalid_requests, valid_requests
+from twilio_webhook_contracts.strategies import defects_for, invalid_requests, valid_requests
 from test_tightenings import ACCOUNT_CONFIG, PAGE, SERVICE_CONFIG, WEBHOOK
 from twilio.base import values
 from twilio.http.http_client import TwilioHttpClient

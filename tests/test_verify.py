@@ -2,7 +2,7 @@
 
 Two levels:
 
-* the evidence rule of :mod:`contract_tests.stateless` on hand-made exchanges
+* the evidence rule of :mod:`twilio_webhook_contracts.contract_tests.stateless` on hand-made exchanges
   (what counts as "a write was not kept", and what protects a stateful server
   with a state bug from being excused);
 * whole runs against mocks on 127.0.0.1: the reference mock, a stateless variant
@@ -23,10 +23,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from contract_tests.checks import CHECKS
-from contract_tests.results import Results
-from contract_tests.runner import SuiteConfig, run_suite
-from contract_tests.stateless import (
+from twilio_webhook_contracts.contract_tests.checks import CHECKS
+from twilio_webhook_contracts.contract_tests.results import Results
+from twilio_webhook_contracts.contract_tests.runner import SuiteConfig, run_suite
+from twilio_webhook_contracts.contract_tests.stateless import (
     DECLARED_REASON,
     DETECTED_REASON,
     StateEvidence,

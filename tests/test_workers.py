@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 import variants as v
-from contract_tests.checks import CHECKS
-from contract_tests.runner import Suite, SuiteConfig, run_suite
+from twilio_webhook_contracts.contract_tests.checks import CHECKS
+from twilio_webhook_contracts.contract_tests.runner import Suite, SuiteConfig, run_suite
 from twilio_webhook_contracts.mock import MockApp, serve_mock
 from twilio_webhook_contracts.target import Credentials, Target
 

@@ -1,9 +1,9 @@
 """twilio-webhook-contracts: contract tests and schema validation for Twilio's
 webhook-configuration APIs.
 
-One way through: fragment (:mod:`.spec`) -> strategy (the ``strategies`` package)
+One way through: fragment (:mod:`.spec`) -> strategy (:mod:`.strategies`)
 -> request (:mod:`.request`) -> target (:mod:`.target`) -> response -> checks
-(``contract_tests``) -> report (:mod:`.report`). This package holds the stages
+(:mod:`.contract_tests`) -> report (:mod:`.report`). This package holds the stages
 that are not test code.
 
 The names below are imported on first use: pytest imports this package at
@@ -14,9 +14,19 @@ start-up in every project where it is installed (for the plugin), and
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# In a plain checkout (``PYTHONPATH=.``) the stages that the design keeps in
+# top-level folders (``openapi/``, ``strategies/``, ``contract_tests/``) are
+# found as our subpackages through the checkout root; an installed copy holds
+# them inside this package, which comes first. Either way the importable names
+# are ours alone, so a user's own ``strategies`` package is never shadowed.
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.isfile(os.path.join(_CHECKOUT, "pyproject.toml")) and os.path.isdir(os.path.join(_CHECKOUT, "contract_tests")):
+    __path__.append(_CHECKOUT)  # type: ignore[name-defined]  # noqa: F821
 
 _EXPORTS = {
     "Request": "request", "encode_form": "request", "form_pairs": "request",

@@ -5,7 +5,7 @@ One column per target, one row per check. A cell is one of
 * ``pass N``      -- the check held on all N exchanges (or comparisons) it applied to;
 * ``FAIL k/N``    -- it failed k times out of N;
 * ``no state``    -- a state check on a target found to keep no state
-  (:mod:`contract_tests.stateless`): the check cannot mean anything there;
+  (:mod:`twilio_webhook_contracts.contract_tests.stateless`): the check cannot mean anything there;
 * ``skip``        -- not run (deselected, ``--stateless``, or nothing it applies to);
 * ``unreachable`` -- nothing answered at the target, so nothing was checked;
 * ``error``       -- the run against the target crashed (a bug of this tool).
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from contract_tests.results import Results
+    from twilio_webhook_contracts.contract_tests.results import Results
 
 __all__ = ["MATRIX_SCHEMA_VERSION", "Matrix", "TargetRun"]
 
@@ -51,7 +51,7 @@ class TargetRun:
     def stateless(self) -> str | None:
         if self.results is None:
             return None
-        from contract_tests.stateless import keeps_no_state
+        from twilio_webhook_contracts.contract_tests.stateless import keeps_no_state
 
         return keeps_no_state(self.results)
 
@@ -90,7 +90,7 @@ class Matrix:
     # -- cells ----------------------------------------------------------------
 
     def checks(self) -> list[Any]:
-        from contract_tests.checks import CHECKS
+        from twilio_webhook_contracts.contract_tests.checks import CHECKS
 
         return list(CHECKS.values())
 

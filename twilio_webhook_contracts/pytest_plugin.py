@@ -39,7 +39,7 @@ def twilio_mock() -> Iterator["EmbeddedMock"]:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("twilio-webhook-contracts", "Twilio webhook contract suite (pytest --pyargs contract_tests)")
+    group = parser.getgroup("twilio-webhook-contracts", "Twilio webhook contract suite (pytest --pyargs twilio_webhook_contracts.contract_tests)")
     group.addoption("--contract-target", metavar="URL", default=None,
                     help="base URL serving every endpoint; default: an embedded mock")
     group.addoption("--contract-conversations-url", metavar="URL", default=None, help="base URL of the Conversations API")
@@ -89,7 +89,7 @@ def _check_options(config: pytest.Config) -> None:
     if channel is not None and (not channel or "/" in channel or len(channel) > 256):
         raise pytest.UsageError("--contract-channel-sid must be a CH sid or a channel unique name (1-256 characters, no '/')")
     if option("--contract-checks") is not None or option("--contract-exclude-checks") is not None:
-        from contract_tests.checks import select_checks
+        from twilio_webhook_contracts.contract_tests.checks import select_checks
 
         try:
             selected = select_checks(_names(option("--contract-checks")), _names(option("--contract-exclude-checks")))
@@ -163,7 +163,7 @@ def contract_target(pytestconfig: pytest.Config):
     ``--contract-chat-url``) with credentials from ``TWILIO_ACCOUNT_SID`` and
     ``TWILIO_AUTH_TOKEN`` (or ``TWILIO_API_KEY``/``TWILIO_API_SECRET``); without
     a target, an embedded mock runs for the whole session. ``target.send(request)``
-    returns a response to pass to :func:`contract_tests.assert_conforms`.
+    returns a response to pass to :func:`twilio_webhook_contracts.contract_tests.assert_conforms`.
     """
     from twilio_webhook_contracts.target import Credentials, Target, TargetError
 
@@ -198,8 +198,8 @@ def contract_target(pytestconfig: pytest.Config):
 @pytest.fixture(scope="session")
 def contract_suite(contract_target, pytestconfig: pytest.Config):
     """The configured suite (seed, checks, pinned sids) the bundled tests run phases of."""
-    from contract_tests.checks import select_checks
-    from contract_tests.runner import Suite, SuiteConfig
+    from twilio_webhook_contracts.contract_tests.checks import select_checks
+    from twilio_webhook_contracts.contract_tests.runner import Suite, SuiteConfig
 
     option = pytestconfig.getoption
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from contract_tests.results import FailureRecord, Results
+    from twilio_webhook_contracts.contract_tests.results import FailureRecord, Results
 
 __all__ = ["REPORT_SCHEMA_VERSION", "console_summary", "markdown_summary", "redact", "to_json", "to_junit_xml",
            "write_report"]
@@ -76,7 +76,7 @@ def _explanation(violation: dict[str, Any]) -> str:
 
 
 def _checks():
-    from contract_tests.checks import CHECKS
+    from twilio_webhook_contracts.contract_tests.checks import CHECKS
 
     return CHECKS
 

@@ -117,9 +117,9 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from contract_tests.checks import select_checks
-    from contract_tests.results import Results
-    from contract_tests.runner import SuiteConfig
+    from twilio_webhook_contracts.contract_tests.checks import select_checks
+    from twilio_webhook_contracts.contract_tests.results import Results
+    from twilio_webhook_contracts.contract_tests.runner import SuiteConfig
 
     from ..profiles import PROFILES
     from ..target import Target, TargetError
@@ -182,8 +182,8 @@ def _run_guarded(args: argparse.Namespace, target, config, results, checks, live
     restore and the reports are never cut short. Wherever the one interruption
     lands, it lands inside the ``try`` below, and the restore after it runs.
     """
-    from contract_tests.checks import CHECKS
-    from contract_tests.runner import run_suite
+    from twilio_webhook_contracts.contract_tests.checks import CHECKS
+    from twilio_webhook_contracts.contract_tests.runner import run_suite
 
     from ..live import interruptible, signal_name
     from ..target import TargetUnreachable

@@ -118,8 +118,8 @@ def _unique(specs: list[_TargetSpec]) -> None:
 def run(args: argparse.Namespace) -> int:
     import random
 
-    from contract_tests.checks import select_checks
-    from contract_tests.runner import SuiteConfig, run_suite
+    from twilio_webhook_contracts.contract_tests.checks import select_checks
+    from twilio_webhook_contracts.contract_tests.runner import SuiteConfig, run_suite
 
     from ..matrix import Matrix, TargetRun
     from ..target import Target, TargetError, TargetUnreachable
@@ -210,7 +210,7 @@ def _names(value: str | None) -> list[str]:
 
 
 def _unselected(checks: dict[str, Any]) -> list[str]:
-    from contract_tests.checks import CHECKS
+    from twilio_webhook_contracts.contract_tests.checks import CHECKS
 
     return [name for name in CHECKS if name not in checks]
 
