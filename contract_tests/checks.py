@@ -32,6 +32,8 @@ from twilio_webhook_contracts.validation import validator_for
 
 __all__ = [
     "CHECKS",
+    "is_rejection",
+    "parent_key",
     "FAMILIES",
     "Check",
     "Context",
@@ -44,14 +46,62 @@ __all__ = [
 _CHANNEL_SID = re.compile(r"CH[0-9a-fA-F]{32}\Z")
 
 
+#: Operations whose answer says whether the parent in their path exists: they address
+#: no webhook, so a 404 can only be about the service or the channel.
+_DECIDES_PARENT = frozenset({"ListChannelWebhook", "CreateChannelWebhook",
+                             "FetchServiceWebhookConfiguration", "UpdateServiceWebhookConfiguration"})
+
+ParentKey = tuple[str, ...]
+
+
+def parent_key(request: Any) -> ParentKey | None:
+    """The innermost parent a request addresses (a channel, or a service), if any.
+
+    Conversations services and Chat services are kept apart: the suite does not
+    assume that a server which knows one knows the other.
+    """
+    params = request.path_params
+    if "ChannelSid" in params:
+        return ("channel", params.get("ServiceSid", ""), params["ChannelSid"])
+    if "ChatServiceSid" in params:
+        return ("conversations-service", params["ChatServiceSid"])
+    if "ServiceSid" in params:
+        return ("chat-service", params["ServiceSid"])
+    return None
+
+
+def describe_parent(key: ParentKey) -> str:
+    if key[0] == "channel":
+        return f"channel {key[2]!r} of service {key[1]}"
+    return f"{key[0].replace('-', ' ')} {key[1]}"
+
+
+def is_rejection(response: Response) -> bool:
+    """A Twilio rejection: any 4xx but 401/403/429 (those say nothing about the request itself).
+
+    Where Twilio does not say which 4xx a bad request gets, any of them is a
+    rejection; `error_body_is_twilio` judges the body on its own.
+    """
+    return 400 <= response.status < 500 and response.status not in (401, 403, 429)
+
+
 @dataclass
 class Context:
-    """What the checks know beyond one exchange: who we are and what we have seen."""
+    """What the checks know beyond one exchange: who we are and what we have seen.
+
+    Besides the account, it holds what the target itself decided where Twilio is
+    silent: which parents (services, channels) exist, and how it answers each
+    open point. The checks hold the target to those decisions, never to ours.
+    """
 
     spec: Spec
     account_sid: str
     #: (service sid, channel unique name) -> the CH sid the target first answered with.
     channel_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: parent -> (True: it answered with content / False: a Twilio 404, and the request that said so)
+    parents: dict[ParentKey, tuple[bool, str]] = field(default_factory=dict)
+    #: (operation, open point) -> (the kind of answer the target first gave: "accepted"/"rejected", the request)
+    open_choices: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def resolve_channel(self, service_sid: str, name: str, answered: str) -> str | None:
@@ -59,6 +109,49 @@ class Context:
         with self._lock:
             first = self.channel_names.setdefault((service_sid, name), answered)
         return first if first != answered else None
+
+    def parent_known(self, request: Any) -> tuple[bool, str] | None:
+        """What the target said earlier about the parent *request* addresses (None: nothing yet)."""
+        key = parent_key(request)
+        return None if key is None else self.parents.get(key)
+
+    def learn_parent(self, response: Response) -> bool:
+        """Record what *response* says about its parent; True when it newly says "absent".
+
+        Only valid, authenticated requests teach anything: a 401 says nothing
+        about existence, and a request with a defect may be refused for it.
+        """
+        request = response.request
+        key = parent_key(request)
+        if key is None or response.auth != "valid" or request.defect is not None:
+            return False
+        if response.is_success:
+            with self._lock:
+                self.parents.setdefault(key, (True, str(request)))
+                if key[0] == "channel":  # a channel that answers has a service
+                    self.parents.setdefault(("chat-service", key[1]), (True, str(request)))
+            return False
+        if request.operation_id in _DECIDES_PARENT and parent_absent_answer(response):
+            with self._lock:
+                if key in self.parents:
+                    return False
+                self.parents[key] = (False, str(request))
+            return True
+        return False
+
+    def choose(self, operation_id: str, point: str, kind: str, request: str) -> tuple[str, str] | None:
+        """Record the target's answer to an open point; return its earlier, different one."""
+        with self._lock:
+            first = self.open_choices.setdefault((operation_id, point), (kind, request))
+        return first if first[0] != kind else None
+
+
+def parent_absent_answer(response: Response) -> bool:
+    """A 404 to a request that addresses no webhook: the parent does not exist.
+
+    A 400 teaches nothing: it may be about any field of the request.
+    """
+    return response.status == 404
 
 
 ResponseCheck = Callable[[Response, Context], "list[str] | None"]
@@ -331,27 +424,54 @@ def _resource_url_problems(op: str, resource_op: str, resource: Mapping[str, Any
 # input handling
 
 
-@response_check("input", "every valid request is accepted with the operation's success status (201 for create, 204 for delete)")
+@response_check("input", "every valid request is accepted with the operation's success status (201 for create, 204 for delete); "
+                         "a Twilio 404 for a service or channel the target never answered for is its decision, not a violation")
 def valid_request_accepted(response: Response, context: Context) -> list[str] | None:
     request = response.request
     if request.defect is not None or response.auth != "valid" or response.status == 429:
         return None
+    if request.open_point is not None and is_rejection(response):
+        return None  # the server decided this open point: open_choice_consistent holds it to that
     expected = context.spec.operation(request.operation_id).success_status
     if response.status == expected:
         return []
+    if request.operation_id in _DECIDES_PARENT and parent_absent_answer(response):
+        known = context.parent_known(request)
+        if known is None or not known[0]:
+            return None  # an unknown parent: absent is the server's answer (parents_consistent holds it)
+        key = parent_key(request)
+        return [f"{request.operation_id}: answered {response.status} for {describe_parent(key)}, which answered "
+                f"with content before ({known[1]}): {response.excerpt(200)}"]  # type: ignore[arg-type]
     return [f"{request.operation_id}: a valid request was answered {response.status}, expected {expected}: {response.excerpt(200)}"]
 
 
-@response_check("input", "every invalid request is rejected: 400 for a bad parameter value, 404 for a malformed path SID")
+@response_check("input", "every invalid request is rejected with a 4xx (any but 401/403/429: Twilio does not say which)")
 def invalid_request_rejected(response: Response, context: Context) -> list[str] | None:
     request = response.request
     if request.defect is None or response.auth != "valid" or response.status == 429:
         return None
-    expected = 404 if request.defect == "bad_path_param" else 400
-    if response.status == expected:
+    if is_rejection(response):
         return []
+    if response.status >= 500:
+        return None  # no_server_error owns 5xx
     verdict = "accepted" if response.is_success else f"answered {response.status}"
-    return [f"{request.operation_id}: request with {request.defect} in {request.defect_field} was {verdict}, expected {expected}"]
+    return [f"{request.operation_id}: request with {request.defect} in {request.defect_field} was {verdict}, expected a 4xx rejection"]
+
+
+@response_check("identity", "a service or channel the target answered 404 for stays absent, and one that answered with content stays present "
+                         "(whether an unknown parent exists is the target's choice)")
+def parents_consistent(response: Response, context: Context) -> list[str] | None:
+    request = response.request
+    if response.auth != "valid" or request.defect is not None or parent_key(request) is None:
+        return None
+    known = context.parent_known(request)
+    if known is None:
+        return None
+    present, evidence = known
+    if not present and response.is_success:
+        return [f"{request.operation_id}: {describe_parent(parent_key(request))} answered {response.status}, "  # type: ignore[arg-type]
+                f"but earlier the target said it does not exist ({evidence})"]
+    return []
 
 
 @response_check("input", "requests without credentials or with wrong ones are answered 401")
@@ -375,6 +495,8 @@ _register("create_returns_new_webhook", "state", "create answers 201 with a new 
 _register("deleted_webhook_gone", "state", "a deleted webhook is gone: fetch, update and delete answer 404 and list omits it")
 _register("update_idempotent", "state", "repeating an identical update changes nothing further")
 _register("list_reflects_webhooks", "state", "listing a channel's webhooks, across pages, returns exactly the webhooks it has")
+_register("open_choice_consistent", "state", "where Twilio is silent (an empty value, a page size above 5) the target may accept or "
+          "reject, but the same request gets the same kind of answer every time")
 _register("responds_within_timeout", "liveness", "every request is answered within the request timeout")
 
 

@@ -20,6 +20,9 @@ from .results import OperationDead, Results, failure_type
 __all__ = ["Session", "TargetGone"]
 
 _WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
+#: the read that asks about the same parent as a write
+_PARENT_READS = {"CreateChannelWebhook": "ListChannelWebhook",
+                 "UpdateServiceWebhookConfiguration": "FetchServiceWebhookConfiguration"}
 
 
 class TargetGone(Exception):
@@ -81,7 +84,29 @@ class Session:
             if outcome:
                 failed.append(check.name)
                 self.fail(check.name, op, outcome, response=response, raise_=False, auth=auth)
+        if self.context.learn_parent(response) and request.method != "GET":
+            self._confirm_absent(request)
         return response, failed
+
+    def _confirm_absent(self, write: Request) -> None:
+        """A write was told its parent does not exist: ask a read of the same parent.
+
+        The first answer about a parent is the target's decision, so a target that
+        answers every first write 404 would never be held to anything; one read
+        of the same parent (no write: it cannot change the account) shows whether
+        the target stands by it, and ``parents_consistent`` judges the answer.
+        """
+        read = _PARENT_READS.get(write.operation_id)
+        if read is None or self.target.is_dead(read):
+            return
+        from .stateful import fixed_request  # the one request builder; stateful imports this module
+
+        params = {name: write.path_params[name] for name in ("ServiceSid", "ChannelSid", "ChatServiceSid")
+                  if name in write.path_params}
+        try:
+            self.exchange(fixed_request(self.context.spec, read, params))
+        except OperationDead:
+            return
 
     def _steps(self) -> tuple[str, ...]:
         return tuple(self.history) if len(self.history) > 1 else ()

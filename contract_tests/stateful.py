@@ -34,13 +34,18 @@ from twilio_webhook_contracts.request import Request, encode_path_segment
 from twilio_webhook_contracts.spec import Spec
 from twilio_webhook_contracts.validation import validator_for
 
-from .checks import differences
+from twilio_webhook_contracts.strategies._values import is_url
+
+from .checks import differences, is_rejection
 from .results import OperationDead, failure_type
 from .session import Session
 
 __all__ = ["CHANNEL_CAPACITY", "Pools", "build_machine", "fixed_request", "response_key"]
 
 _MAX_PAGES = 50
+#: Twilio's spec: "The default is 5, and the maximum is 5" -- a larger page size is open
+_DOCUMENTED_PAGE_MAX = 5
+_OPEN_PAGE_SIZE = 20
 _WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
 #: Twilio answers at most five webhooks per channel (hence the list's maximum page
 #: size of 5): the state machine never asks a channel for a sixth.
@@ -179,10 +184,14 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
             request = _fixed("ListChannelWebhook", {"ServiceSid": service, "ChannelSid": channel})
             if page_size is not None:
                 request = Request.build(request.operation_id, request.method, request.path,
-                                        path_params=request.path_params, query=[("PageSize", str(page_size))])
+                                        path_params=request.path_params, query=[("PageSize", str(page_size))],
+                                        open_point="page_size_max" if page_size > _DOCUMENTED_PAGE_MAX else None)
             sids: set[str] = set()
             for _ in range(_MAX_PAGES):
                 response, failed = self._send(request)
+                if request.open_point and self._open_choice(request, response) != "accepted":
+                    session.raise_first(failed, response)
+                    return None  # the server does not serve this page size: its choice
                 if response.status != 200:
                     session.raise_first(failed, response)
                     return None
@@ -242,6 +251,7 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
                 (self.update_webhook, lambda: self.webhooks),
                 (self.delete_webhook, lambda: self.webhooks),
                 (self.list_webhooks, lambda: self.listed),
+                (self.open_empty_value, lambda: self.account is not None or self.services or self.webhooks),
             )
             for step, applies in steps:
                 if not applies():
@@ -343,10 +353,11 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
             response, failed = self._send(request, expect_success=False)
             seen = self._read(fetch_op, params, keys)
             if seen is not None:
-                self._judge(request.operation_id, [("rejected_write_changes_nothing", [
-                    f"after a rejected request ({request.defect} in {request.defect_field}) {d}"
-                    for d in differences(model, seen, keys)
-                ])], response)
+                if is_rejection(response):  # accepted: invalid_request_rejected reports it, not a state fault
+                    self._judge(request.operation_id, [("rejected_write_changes_nothing", [
+                        f"after a rejected request ({request.defect} in {request.defect_field}) {d}"
+                        for d in differences(model, seen, keys)
+                    ])], response)
                 model.update(seen)  # resynchronise if the server did change (already reported)
             session.raise_first(failed, response)
 
@@ -440,10 +451,11 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
             if fetched.status == 200:
                 body = self._body(fetched)
                 configuration = body.get("configuration") if isinstance(body.get("configuration"), dict) else {}
-                self._judge(request.operation_id, [("rejected_write_changes_nothing", [
-                    f"after a rejected request ({request.defect} in {request.defect_field}) configuration.{d}"
-                    for d in differences(webhook.configuration, configuration, list(webhook.configuration))
-                ])], response)
+                if is_rejection(response):  # accepted: invalid_request_rejected reports it, not a state fault
+                    self._judge(request.operation_id, [("rejected_write_changes_nothing", [
+                        f"after a rejected request ({request.defect} in {request.defect_field}) configuration.{d}"
+                        for d in differences(webhook.configuration, configuration, list(webhook.configuration))
+                    ])], response)
                 for key in webhook.configuration:
                     webhook.configuration[key] = configuration.get(key)
             else:
@@ -462,7 +474,7 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
                     self.listed[(service, channel)].add(data_["sid"])
                     self.webhooks[data_["sid"]] = _Webhook(service, channel, None)
             listed = self._list(service, channel)
-            if listed is not None:
+            if listed is not None and is_rejection(response):
                 self._judge(request.operation_id, [("rejected_write_changes_nothing", [
                     f"after a rejected create ({request.defect} in {request.defect_field}) the channel lists "
                     f"{sorted(listed ^ self.listed[(service, channel)])} differently"
@@ -508,8 +520,106 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
             self._check_list(key, self._page_size(data, key))
 
         def _page_size(self, data, key: tuple[str, str]) -> int | None:
-            """A page size small enough for the channel to span pages, or the default."""
-            return data.draw(st.sampled_from([*range(1, max(2, len(self.listed[key]))), None]), label="page size")
+            """A page size small enough for the channel to span pages, the default, or one
+            above the spec's maximum of 5 (open: ``page_size_max``)."""
+            return data.draw(st.sampled_from([*range(1, max(2, len(self.listed[key]))), None, _OPEN_PAGE_SIZE]),
+                             label="page size")
+
+        # -- open points ---------------------------------------------------
+
+        def _open_choice(self, request: Request, response) -> str | None:
+            """Judge an open point by the server's own earlier answer; return this answer's kind."""
+            if response.status == 429 or response.auth != "valid":
+                return None
+            kind = "accepted" if response.is_success else "rejected" if is_rejection(response) else None
+            if kind is None:
+                return None  # a 5xx or worse: the response checks report it
+            earlier = session.context.choose(request.operation_id, request.open_point, kind, str(request))
+            self._judge(request.operation_id, [("open_choice_consistent", [] if earlier is None else [
+                f"{request.open_point}: {request} was {kind}, but the same kind of request was "
+                f"{earlier[0]} earlier ({earlier[1]})"])], response)
+            return kind
+
+        @precondition(lambda self: writes and (self.account is not None or self.services or self.webhooks))
+        @rule(data=st.data())
+        def open_empty_value(self, data) -> None:
+            """An update that sends one URL field empty (open: ``empty_value``).
+
+            Twilio documents no meaning for it, so the server may clear the field,
+            keep it, or reject the request; whatever it answers, it reads back so,
+            a rejection changes nothing, and it answers the same way every time.
+            """
+            scopes = [name for name, present in (("account", self.account is not None), ("service", self.services),
+                                                 ("webhook", self.webhooks)) if present]
+            scope = data.draw(st.sampled_from(scopes), label="scope")
+            if scope == "webhook":
+                sid = data.draw(st.sampled_from(sorted(self.webhooks)), label="webhook")
+                webhook = self.webhooks[sid]
+                params: dict[str, str] = _webhook_params(webhook, sid)
+                base = data.draw(valid("UpdateChannelWebhook", **params), label="request")
+            elif scope == "service":
+                service = data.draw(st.sampled_from(sorted(self.services)), label="service")
+                params = {"ChatServiceSid": service}
+                base = data.draw(valid("UpdateServiceWebhookConfiguration", ChatServiceSid=service), label="request")
+            else:
+                params = {}
+                base = data.draw(valid("UpdateConfigurationWebhook"), label="request")
+            op = base.operation_id
+            url_fields = [name for name, schema in spec.operation(op).form_fields.items() if is_url(schema)]
+            if not url_fields:
+                return
+            emptied = data.draw(st.sampled_from(url_fields), label="field sent empty")
+            request = Request.build(op, base.method, base.path, path_params=base.path_params, query=base.query,
+                                    form=[*(pair for pair in base.form if pair[0] != emptied), (emptied, "")],
+                                    open_point="empty_value")
+            response, failed = self._send(request, expect_success=False)
+            kind = self._open_choice(request, response)
+            key = response_key(emptied)
+            if kind is None:
+                session.raise_first(failed, response)
+                return
+            if scope == "webhook":
+                self._open_webhook_update(sid, request, response, key, kind)
+                return
+            fetch_op = "FetchConfigurationWebhook" if scope == "account" else "FetchServiceWebhookConfiguration"
+            keys = account_keys if scope == "account" else service_keys
+            model = self.account if scope == "account" else self.services[params["ChatServiceSid"]]
+            if kind == "rejected":
+                seen = self._read(fetch_op, params, keys)
+                if seen is not None:
+                    self._judge(op, [("rejected_write_changes_nothing", [
+                        f"after a rejected update with {emptied} empty, {d}" for d in differences(model, seen, keys)])],
+                        response)
+                    model.update(seen)
+                return
+            written = _apply(model, validator_for(op, spec).typed_form(request.body))
+            model[key] = self._body(response).get(key)  # the server's own meaning of the empty value
+            self._compare_config(op, model, self._body(response), written, response)
+            seen = self._read(fetch_op, params, keys)
+            if seen is not None:
+                self._compare_config(op, model, seen, written, None)
+
+        def _open_webhook_update(self, sid: str, request: Request, response, key: str, kind: str) -> None:
+            webhook = self.webhooks[sid]
+            if kind == "rejected":
+                fetched, fetch_failed = self._send(_fixed("FetchChannelWebhook", _webhook_params(webhook, sid)))
+                if fetched.status != 200:
+                    session.raise_first(fetch_failed, fetched)
+                    return
+                configuration = self._body(fetched).get("configuration")
+                configuration = configuration if isinstance(configuration, dict) else {}
+                self._judge(request.operation_id, [("rejected_write_changes_nothing", [
+                    f"after a rejected update with an empty value, configuration.{d}"
+                    for d in differences(webhook.configuration, configuration, list(webhook.configuration))])], response)
+                for name in webhook.configuration:
+                    webhook.configuration[name] = configuration.get(name)
+                return
+            typed = validator_for(request.operation_id, spec).typed_form(request.body)
+            written = _apply(webhook.configuration, typed)
+            answered = self._body(response).get("configuration")
+            webhook.configuration[key] = answered.get(key) if isinstance(answered, dict) else None
+            self._compare_webhook_body(sid, request.operation_id, self._body(response), written, response)
+            self._compare_webhook(sid, request.operation_id, written, None)
 
         def _check_list(self, key: tuple[str, str], page_size: int | None) -> None:
             listed = self._list(*key, page_size=page_size)
@@ -534,14 +644,15 @@ def _apply(model: dict[str, Any], typed: Mapping[str, Any]) -> set[str]:
     """Apply typed form fields to a model the way Twilio does; return the keys written.
 
     ``Configuration.*`` fields land on the configuration's keys; ``Type`` is not
-    part of a configuration; an empty string clears a value to null.
+    part of a configuration. An empty value is an open point (``empty_value``):
+    its caller replaces it with what the server answered.
     """
     written = set()
     for name, value in typed.items():
         if name == "Type":
             continue
         key = response_key(name)
-        model[key] = None if value == "" else value
+        model[key] = value
         written.add(key)
     return written
 

@@ -60,7 +60,7 @@ def test_the_reference_mock_passes_every_check_with_workers(workers):
     (v.DeleteIsNoOp, "deleted_webhook_gone"),
     (v.ServiceUpdateReplacesAll, "absent_fields_unchanged"),
     (v.WrongAccountSid, "account_sid_matches"),
-    (v.MalformedSidIs400, "invalid_request_rejected"),
+    (v.MalformedSidIs400, "status_code_documented"),
 ])
 def test_a_broken_server_is_caught_by_the_same_check_with_workers(make, check):
     results, _ = run_with_workers(make(), 3, seed=2, stateful_examples=STATE_RUNS)

@@ -68,6 +68,10 @@ class Request:
     ``form`` is the ordered list of key/value pairs (arrays as repeated keys) and
     ``body`` its encoding. ``defect`` names the one thing wrong with an invalid
     request (``None`` for a valid one), ``defect_field`` where it is.
+    ``open_point`` names the open point of the catalogue (README, "What the
+    suite leaves to the server") that a request probes: Twilio documents neither
+    acceptance nor rejection of it, so the server decides, and the suite holds
+    it to its own decision instead of to ours.
     """
 
     operation_id: str
@@ -81,6 +85,7 @@ class Request:
     defect: str | None = None
     defect_field: str | None = None
     description: str = ""
+    open_point: str | None = None
 
     @classmethod
     def build(
@@ -95,6 +100,7 @@ class Request:
         defect: str | None = None,
         defect_field: str | None = None,
         description: str = "",
+        open_point: str | None = None,
     ) -> "Request":
         """Make a request whose ``body`` and ``headers`` follow from its form.
 
@@ -120,6 +126,7 @@ class Request:
             defect=defect,
             defect_field=defect_field,
             description=description,
+            open_point=open_point,
         )
 
     @property
@@ -167,4 +174,6 @@ class Request:
             text += f" {self.body.decode('ascii', 'replace')}"
         if self.defect:
             text += f"  [{self.defect} in {self.defect_field}]"
+        if self.open_point:
+            text += f"  [open point: {self.open_point}]"
         return text
