@@ -225,6 +225,8 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
                 listed = self._list(service, channel)
                 if listed is not None:
                     self.listed[(service, channel)] = listed
+                elif writes and session.context.parents.get(("channel", service, channel), (True,))[0] is False:
+                    self._confirm_channel_absent(data, service, channel)
             # Start some runs with webhooks in place (on one channel), so that the rules
             # that need one -- and paging, which needs several -- are exercised in runs
             # that do not happen to create any.
@@ -235,6 +237,25 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
                     self._create(data, key)
             if writes:
                 self._every_property_once(data)
+
+        def _confirm_channel_absent(self, data, service: str, channel: str) -> None:
+            """The target says this channel does not exist (its choice): one create holds it to that.
+
+            A create it accepts contradicts its own 404 (``parents_consistent``); that
+            webhook is deleted again at once.
+            """
+            request = data.draw(valid("CreateChannelWebhook", ServiceSid=service, ChannelSid=channel),
+                                label="create on a channel said to be absent")
+            response, failed = self._send(request)
+            sid = self._body(response).get("sid") if response.is_success else None
+            if isinstance(sid, str) and _WEBHOOK_SID.match(sid):
+                try:
+                    session.target.send(_fixed("DeleteChannelWebhook", {"ServiceSid": service, "ChannelSid": channel,
+                                                                         "Sid": sid}))
+                    session.created.pop(sid, None)
+                except Exception:  # noqa: BLE001 - best effort; the run's clean-up tries again
+                    pass
+            session.raise_first(failed, response)
 
         def _every_property_once(self, data) -> None:
             """Each run first makes one write of every kind, with generated values.
