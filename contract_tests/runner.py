@@ -447,7 +447,12 @@ class Suite:
                 session.results.note(f"{operation_id}: could not create a webhook to test on (create answered "
                                      f"sid {data['sid'][:40]!r}, not a WH sid)")
                 return None
-            session.results.note(f"{operation_id}: could not create a webhook to test on (create answered {response.status})")
+            if response.status == 404:
+                session.results.note(f"{operation_id}: valid requests not tried: the target says channel {channel!r} "
+                                     f"of service {service} does not exist (its choice; pass --service-sid and "
+                                     f"--channel-sid of a channel it has)")
+            else:
+                session.results.note(f"{operation_id}: could not create a webhook to test on (create answered {response.status})")
             return None
 
         if operation_id == "DeleteChannelWebhook":
