@@ -459,6 +459,8 @@ def invalid_request_rejected(response: Response, context: Context) -> list[str] 
     request = response.request
     if request.defect is None or response.auth != "valid" or response.status == 429:
         return None
+    if request.open_point is not None:
+        return None  # a defect where the server may not look (type_fields): it may ignore it
     if is_rejection(response):
         return []
     if response.status >= 500:

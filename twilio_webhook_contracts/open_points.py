@@ -77,6 +77,17 @@ OPEN_POINTS: tuple[OpenPoint, ...] = (
     OpenPoint("error_messages", ("twilio", "terse"),
               "The wording of error messages.",
               "error_body_is_twilio checks the four fields and their types, never the text."),
+    OpenPoint("type_fields", ("ignored", "rejected"),
+              "The docs say which configuration each webhook `Type` uses (\"Used when `type` is `webhook`\", "
+              "\"Used only when `type` is `studio`\"), not what a server does with a field another Type uses.",
+              "Valid requests send only the fields their Type uses, on create and on update of a webhook of "
+              "known type; an invalid value in a field the Type does not use is not required to be rejected "
+              "(invalid_request_rejected)."),
+    OpenPoint("triggers_key", ("triggers", "filters"),
+              "Twilio documents a webhook's `configuration` only by example; under which key a trigger webhook "
+              "reports its triggers is not said.",
+              "Triggers read back under `triggers`, or under `filters` when the server answers no `triggers` "
+              "(write_read_back, create_returns_new_webhook)."),
     OpenPoint("channel_limit", ("400", "409"),
               "\"Up to five unique webhook targets for each channel\": which 4xx the sixth gets is not said.",
               "The suite never asks a channel for a sixth webhook; any 4xx would be a rejection."),
