@@ -173,6 +173,9 @@ CASES: dict[str, Case] = {
               "path_sids_echoed": "the upserted webhook answers with its own new sid",
               "resource_url_canonical": "its url names the new sid",
               "webhook_scoped_to_channel": "an update through another channel's path upserts there too"}),
+    "a service takes the account's filters": Case(
+        v.ServiceAcceptsAccountFilters, "invalid_request_rejected", seeds=FIVE,
+        also={"rejected_write_changes_nothing": _ACCEPTED_WRITE}),
     # -- liveness ------------------------------------------------------------
     "webhook update never answers": Case(
         lambda: v.NeverAnswers("UpdateChannelWebhook"), "responds_within_timeout", timeout=0.5),

@@ -567,3 +567,21 @@ class UpdateOfUnknownSidCreates(MockApp):
             record = self.state.create_webhook(scope, {"type": "webhook", **self.changes(call)})
             return self.ok(call, self.render_channel_webhook(call, record))
         return super().update_channel_webhook(call)
+
+
+class ServiceAcceptsAccountFilters(MockApp):
+    """The per-service configuration validates its filters against the account's list, so the
+    account-only user events (``onUserAdded`` ...) are accepted for a service."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        service, account = self._validators["UpdateServiceWebhookConfiguration"], self._validators["UpdateConfigurationWebhook"]
+
+        class Lenient:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(service, name)
+
+            def read_form(self, body: bytes) -> Any:
+                return account.read_form(body)
+
+        self._validators["UpdateServiceWebhookConfiguration"] = Lenient()
