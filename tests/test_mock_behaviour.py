@@ -53,13 +53,13 @@ def create(http, path=None, **fields) -> dict:
 def test_initial_state_is_documented_and_complete(http, mock):
     account = http.get(ACCOUNT_PATH).json()
     assert account == {**INITIAL_ACCOUNT_CONFIG, "account_sid": mock.account_sid, "url": mock.url + ACCOUNT_PATH}
-    assert account == {"account_sid": mock.account_sid, "method": "POST", "filters": None, "pre_webhook_url": None,
+    assert account == {"account_sid": mock.account_sid, "method": "POST", "filters": [], "pre_webhook_url": None,
                        "post_webhook_url": None, "target": "webhook", "url": mock.url + ACCOUNT_PATH}
     service = http.get(SERVICE_PATH).json()
     assert service == {"account_sid": mock.account_sid, "chat_service_sid": SERVICE, "pre_webhook_url": None,
-                       "post_webhook_url": None, "filters": None, "method": None, "url": mock.url + SERVICE_PATH}
+                       "post_webhook_url": None, "filters": [], "method": "POST", "url": mock.url + SERVICE_PATH}
     page = http.get(webhooks_path()).json()
-    assert page["webhooks"] == [] and page["meta"]["next_page_url"] is None and page["meta"]["page_size"] == 5
+    assert page["webhooks"] == [] and page["meta"]["next_page_url"] is None and page["meta"]["page_size"] == 50
 
 
 def test_update_changes_only_what_is_sent(http):
@@ -90,7 +90,7 @@ def test_unknown_parameters_are_ignored(http):
 def test_configurations_are_independent(http, mock):
     http.post(SERVICE_PATH, data={"Method": "GET"})
     assert http.get(ACCOUNT_PATH).json()["method"] == "POST"
-    assert http.get(f"/v1/Services/{OTHER_SERVICE}/Configuration/Webhooks").json()["method"] is None
+    assert http.get(f"/v1/Services/{OTHER_SERVICE}/Configuration/Webhooks").json()["method"] == "POST"
     http.post(ACCOUNT_PATH, data={"Method": "GET", "Target": "flex"})
     assert http.get(SERVICE_PATH).json()["method"] == "GET"
 
@@ -393,7 +393,7 @@ def test_every_nth_request_is_rate_limited_and_changes_nothing():
         limited = http.post(SERVICE_PATH, data={"Method": "GET"})
         assert statuses == [200, 200] and limited.status_code == 429
         assert limited.headers["Retry-After"] == "7" and limited.json()["code"] == 20429
-        assert running.state.service_config(running.account_sid, SERVICE)["method"] is None
+        assert running.state.service_config(running.account_sid, SERVICE)["method"] == "POST"
         assert [e.fault for e in running.requests] == [None, None, "rate-limit"]
 
 

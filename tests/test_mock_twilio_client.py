@@ -27,7 +27,7 @@ def test_account_configuration_fetch_and_update(twilio_mock):
 
     initial = webhooks.fetch()
     assert (initial.account_sid, initial.method, initial.target) == (twilio_mock.account_sid, "POST", "webhook")
-    assert (initial.filters, initial.pre_webhook_url, initial.post_webhook_url) == (None, None, None)
+    assert (initial.filters, initial.pre_webhook_url, initial.post_webhook_url) == ([], None, None)
     assert initial.url == f"{twilio_mock.url}/v1/Configuration/Webhooks"
 
     updated = webhooks.update(method="GET", filters=["onMessageAdded", "onUserAdded"],
@@ -49,7 +49,7 @@ def test_service_configuration_fetch_and_update(twilio_mock):
 
     initial = service.fetch()
     assert (initial.chat_service_sid, initial.account_sid) == (SERVICE, twilio_mock.account_sid)
-    assert (initial.method, initial.filters, initial.pre_webhook_url, initial.post_webhook_url) == (None,) * 4
+    assert (initial.method, initial.filters, initial.pre_webhook_url, initial.post_webhook_url) == ("POST", [], None, None)
 
     service.update(method="POST", filters=["onParticipantAdded"], post_webhook_url="https://example.com/svc")
     fetched = service.fetch()
@@ -58,7 +58,7 @@ def test_service_configuration_fetch_and_update(twilio_mock):
     assert fetched.pre_webhook_url is None
     assert fetched.url == f"{twilio_mock.url}/v1/Services/{SERVICE}/Configuration/Webhooks"
     # the account configuration is independent of the service's
-    assert client_for(twilio_mock).conversations.v1.configuration.webhooks().fetch().filters is None
+    assert client_for(twilio_mock).conversations.v1.configuration.webhooks().fetch().filters == []
 
 
 def test_channel_webhooks_create_fetch_list_update_delete(twilio_mock):

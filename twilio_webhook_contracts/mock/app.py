@@ -32,6 +32,7 @@ update stores), :meth:`~MockApp.ok` (success statuses), :meth:`~MockApp.channel_
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -49,7 +50,8 @@ from .auth import Credentials, basic_credentials
 from .errors import MockError, invalid_parameter, method_not_allowed, not_found, unauthorized
 from .faults import Fault, FaultInjector, Faults
 from .log import LoggedRequest, RequestLog, body_text, now_rfc3339_millis
-from .state import MockState, Record, WebhookPage
+from .policies import Policies, Resources
+from .state import INITIAL_ACCOUNT_CONFIG, INITIAL_SERVICE_CONFIG, MockState, Record, WebhookPage
 
 __all__ = ["Call", "MAX_BODY_BYTES", "MockApp", "MockRequest", "MockResponse", "Reply", "snake_case"]
 
@@ -151,10 +153,14 @@ class MockApp:
         request_log: RequestLog | None = None,
         spec: Spec | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        policies: Policies | None = None,
+        resources: Resources | Iterable[str] | None = None,
     ):
         """*accounts* maps account SID -> auth token and *api_keys* key SID -> (secret,
         account SID), as a shortcut for *credentials*; without any of them the
-        mock accepts the documented test credentials."""
+        mock accepts the documented test credentials. *policies* chooses at every
+        open point (:mod:`.policies`); *resources* (``IS...``, ``IS.../CH...``,
+        ``IS.../unique-name``) are what exists under ``parents=declared``."""
         if credentials is not None and (accounts is not None or api_keys is not None):
             raise TypeError("pass credentials, or accounts/api_keys, not both")
         self.spec = spec or default_spec()
@@ -182,16 +188,44 @@ class MockApp:
         meta = (list_op.responses[200].schema or {})["properties"]["meta"]["properties"]
         self._list_key: str = meta["key"]["enum"][0]
         page_size = next(p.schema for p in list_op.query_parameters if p.name == "PageSize")
-        self._default_page_size = int(page_size.get("default", page_size["maximum"]))
+        self._spec_page_size_max = int(page_size["maximum"])
+        self._requests_seen = 0
+        self._count_lock = threading.Lock()
+        self.policies = Policies()
+        self.resources = Resources()
+        self.configure(policies or Policies(), resources)
+
+    def configure(self, policies: Policies | None = None,
+                  resources: Resources | Iterable[str] | None = None) -> None:
+        """Switch policies (and, if given, the declared resources) from the next request on.
+
+        Stored state is kept; configurations never written read as the new
+        policies' initial values; the every-Nth-request count starts over.
+        """
+        if policies is not None:
+            self.policies = policies
+        if resources is not None:
+            self.resources = resources if isinstance(resources, Resources) else Resources.parse(resources)
+        p = self.policies
+        filters: list[str] | None = [] if p.initial_filters == "empty" else None
+        account_filters = (filters or []) + ["onMessageSend"] if p.legacy_filters == "on" else filters
+        self.state.set_initial(
+            {**INITIAL_ACCOUNT_CONFIG, "filters": account_filters},
+            {**INITIAL_SERVICE_CONFIG, "filters": filters, "method": None if p.initial_method == "null" else "POST"},
+        )
+        with self._count_lock:
+            self._requests_seen = 0
 
     # -- lifecycle -----------------------------------------------------------
 
     def reset(self) -> None:
-        """Initial state, empty request log, fault sequence from the start."""
+        """Initial state, empty request log, fault sequence and every-Nth-request count from the start."""
         self.state.reset()
         self.request_log.clear()
         if self.faults is not None:
             self.faults.reset()
+        with self._count_lock:
+            self._requests_seen = 0
 
     def close(self) -> None:
         """Wake handlers sleeping for injected latency (the server is stopping); later requests do not sleep."""
@@ -476,7 +510,7 @@ class MockApp:
         return self.ok(call, self.render_channel_webhook(call, record))
 
     def list_channel_webhook(self, call: Call) -> Reply:
-        size = call.query.get("PageSize", self._default_page_size)
+        size = call.query.get("PageSize", self.policies.default_page_size)
         token = call.query.get("PageToken")
         after, before = self.page_cursor(token)
         page = self.state.webhook_page(self.channel_scope(call), size, after=after, before=before)

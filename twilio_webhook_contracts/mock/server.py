@@ -32,6 +32,7 @@ from urllib.parse import unquote_to_bytes
 from .app import MAX_BODY_BYTES, MockApp
 from .errors import error_body
 from .log import LoggedRequest
+from .policies import Policies
 from .state import MockState
 
 __all__ = ["EmbeddedMock", "MockServer", "serve_mock"]
@@ -520,8 +521,16 @@ class EmbeddedMock:
         return self.app.request_log.entries()
 
     def reset(self) -> None:
-        """Initial state, empty request log, fault sequence from the start."""
+        """Initial state, empty request log, fault sequence from the start (policies are kept)."""
         self.app.reset()
+
+    def configure(self, policies: "Policies | None" = None, resources: Any = None) -> None:
+        """Switch the mock's policies and/or declared resources (see :meth:`MockApp.configure`)."""
+        self.app.configure(policies, resources)
+
+    @property
+    def policies(self) -> "Policies":
+        return self.app.policies
 
 
 @contextlib.contextmanager
