@@ -163,7 +163,10 @@ def test_a_body_that_is_not_form_data_is_not_read(http, mock):
 
 
 def test_list_query_is_validated_against_the_fragment(http):
-    assert "PageSize" in error(http.get(webhooks_path(), params={"PageSize": 6}), 400, 20001)
+    # the maximum is the page_size_max policy (default 1000, Twilio's paging limit; the spec says 5)
+    assert "PageSize" in error(http.get(webhooks_path(), params={"PageSize": 1001}), 400, 20001)
+    assert http.get(webhooks_path(), params={"PageSize": 1000}).status_code == 200
+    assert "PageSize" in error(http.get(webhooks_path(), params={"PageSize": 0}), 400, 20001)
     assert "PageSize" in error(http.get(webhooks_path(), params={"PageSize": "five"}), 400, 20001)
     assert "Page" in error(http.get(webhooks_path(), params={"Page": -1}), 400, 20001)
     assert http.get(webhooks_path(), params={"PageSize": 5, "Unknown": "x"}).status_code == 200
@@ -314,11 +317,11 @@ def test_delete_answers_204_and_the_webhook_is_gone(http):
 
 
 def test_paging_follows_links_in_both_directions(http):
-    sids = [create(http)["sid"] for _ in range(7)]
-    first = http.get(webhooks_path(), params={"PageSize": 3}).json()
+    sids = [create(http)["sid"] for _ in range(5)]
+    first = http.get(webhooks_path(), params={"PageSize": 2}).json()
     meta = first["meta"]
-    assert (meta["page"], meta["page_size"], meta["key"], meta["previous_page_url"]) == (0, 3, "webhooks", None)
-    assert meta["first_page_url"] == meta["url"] == f"{http.mock.url}{webhooks_path()}?PageSize=3&Page=0"
+    assert (meta["page"], meta["page_size"], meta["key"], meta["previous_page_url"]) == (0, 2, "webhooks", None)
+    assert meta["first_page_url"] == meta["url"] == f"{http.mock.url}{webhooks_path()}?PageSize=2&Page=0"
     seen, page = [], first
     for _ in range(10):  # bounded walk
         seen += [w["sid"] for w in page["webhooks"]]
@@ -327,11 +330,26 @@ def test_paging_follows_links_in_both_directions(http):
         page = http.get(page["meta"]["next_page_url"]).json()
     assert seen == sids and page["meta"]["page"] == 2 and len(page["webhooks"]) == 1
     back = http.get(page["meta"]["previous_page_url"]).json()
-    assert [w["sid"] for w in back["webhooks"]] == sids[3:6] and back["meta"]["page"] == 1
+    assert [w["sid"] for w in back["webhooks"]] == sids[2:4] and back["meta"]["page"] == 1
+    assert back["meta"]["previous_page_url"] is not None  # page 1 links page 0
+    front = http.get(back["meta"]["previous_page_url"]).json()
+    assert [w["sid"] for w in front["webhooks"]] == sids[:2] and front["meta"]["page"] == 0
+
+
+def test_every_page_after_the_first_links_back(http):
+    """Issue 16: ``PageSize=2&Page=1`` had ``previous_page_url: null`` although there is a page 0."""
+    [create(http) for _ in range(3)]
+    for params in ({"PageSize": 2, "Page": 1}, {"Page": 1}, {"PageSize": 2, "Page": 3, "PageToken": "junk"}):
+        meta = http.get(webhooks_path(), params=params).json()["meta"]
+        assert meta["previous_page_url"] is not None, params
+        assert f"Page={params['Page'] - 1}" in meta["previous_page_url"]
+        back = http.get(meta["previous_page_url"]).json()["meta"]
+        assert back["page"] == params["Page"] - 1
+    assert http.get(webhooks_path(), params={"PageSize": 2, "Page": 0}).json()["meta"]["previous_page_url"] is None
 
 
 def test_paging_neither_skips_nor_repeats_when_webhooks_are_deleted_meanwhile(http):
-    sids = [create(http)["sid"] for _ in range(6)]
+    sids = [create(http)["sid"] for _ in range(5)]
     first = http.get(webhooks_path(), params={"PageSize": 2}).json()
     http.delete(f"{webhooks_path()}/{sids[1]}")  # already read
     http.delete(f"{webhooks_path()}/{sids[2]}")  # not read yet
