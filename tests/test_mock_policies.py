@@ -512,3 +512,13 @@ def test_absolute_form_request_targets_are_accepted(serve):
     status, _, body, _ = get_raw(mock, f"HTTP://proxy.example:8443{hooks_path()}?PageSize=2")
     assert status.startswith("HTTP/1.1 200")
     assert json.loads(body)["meta"]["url"].startswith(f"http://proxy.example:8443{hooks_path()}?PageSize=2")
+
+
+def test_the_readme_lists_every_policy_with_its_values():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for policy in CATALOGUE:
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{policy.name}` |")), None)
+        assert row is not None, policy.name
+        assert all(f"`{value}`" in row for value in policy.values), policy.name
