@@ -232,6 +232,11 @@ class MockApp:
         with self._count_lock:
             self._requests_seen = 0
 
+    @property
+    def _default_page_size(self) -> int:
+        """The page size without PageSize (kept for variants that page themselves): the policy's."""
+        return self.policies.default_page_size
+
     # -- lifecycle -----------------------------------------------------------
 
     def reset(self) -> None:
