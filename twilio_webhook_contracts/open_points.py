@@ -77,7 +77,7 @@ OPEN_POINTS: tuple[OpenPoint, ...] = (
     OpenPoint("error_messages", ("twilio", "terse"),
               "The wording of error messages.",
               "error_body_is_twilio checks the four fields and their types, never the text."),
-    OpenPoint("type_fields", ("ignored", "rejected"),
+    OpenPoint("type_fields", ("accepted", "rejected"),
               "The docs say which configuration each webhook `Type` uses (\"Used when `type` is `webhook`\", "
               "\"Used only when `type` is `studio`\"), not what a server does with a field another Type uses.",
               "Valid requests send only the fields their Type uses, on create and on update of a webhook of "
