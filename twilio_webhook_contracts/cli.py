@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 #: Options whose value is a secret (``--auth-token T`` or ``--auth-token=T``).
 SECRET_OPTIONS = ("--auth-token", "--api-key-secret", "--api-secret")
 #: Environment variables holding a secret.
-SECRET_VARIABLES = ("TWILIO_AUTH_TOKEN", "TWILIO_API_SECRET")
+from .credentials import SECRET_VARIABLES  # noqa: E402 - kept here for the callers that import it from cli
 
 
 def _secrets_in(argv: Sequence[str]) -> list[str]:
@@ -99,10 +99,11 @@ def _secrets_in(argv: Sequence[str]) -> list[str]:
 
 
 def _error(text: str, secrets: Sequence[str]) -> None:
-    """One line on stderr, whatever the message held: no secret, no line breaks."""
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
+    """One line on stderr, whatever the message held: no secret in any form (exception text
+    can quote a header a target echoed), no line breaks."""
+    from .credentials import redact
+
+    text = redact(text, secrets)
     print("webhook-contracts: " + " ".join(text.split()), file=sys.stderr)
 
 

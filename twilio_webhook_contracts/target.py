@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import email.utils
 import http.client
-import os
 import select
 import socket
 import threading
@@ -36,6 +35,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from .credentials import Credentials, excerpt as _redacted_excerpt, redact
 from .request import Request
 from .spec import Spec, default_spec
 
@@ -93,57 +93,6 @@ class TargetFailing(BudgetExhausted):
 
 
 @dataclass(frozen=True)
-class Credentials:
-    """HTTP Basic credentials: an Account SID and auth token, or an API key and secret.
-
-    ``account_sid`` is always the account the run acts on (what ``account_sid`` in
-    responses must equal); ``username`` is the account SID or the ``SK…`` key SID.
-    """
-
-    account_sid: str
-    secret: str = field(repr=False)
-    username: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.username:
-            object.__setattr__(self, "username", self.account_sid)
-
-    @property
-    def is_api_key(self) -> bool:
-        return self.username != self.account_sid
-
-    @property
-    def secret_variable(self) -> str:
-        """The environment variable a reproduction line refers to instead of the secret."""
-        return "TWILIO_API_SECRET" if self.is_api_key else "TWILIO_AUTH_TOKEN"
-
-    @property
-    def username_for_curl(self) -> str:
-        return "$TWILIO_API_KEY" if self.is_api_key else self.account_sid
-
-    def secrets(self) -> tuple[str, ...]:
-        """Values that must never be written anywhere (used by redaction)."""
-        return (self.secret,) if self.secret else ()
-
-    def __repr__(self) -> str:
-        return f"Credentials(account_sid={self.account_sid!r}, username={self.username!r}, secret=<redacted>)"
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "Credentials | None":
-        """Credentials from ``TWILIO_ACCOUNT_SID`` with ``TWILIO_AUTH_TOKEN``, or with
-        ``TWILIO_API_KEY`` + ``TWILIO_API_SECRET``; None when they are not set."""
-        env = os.environ if environ is None else environ
-        account = env.get("TWILIO_ACCOUNT_SID", "")
-        if not account:
-            return None
-        if env.get("TWILIO_API_KEY") and env.get("TWILIO_API_SECRET"):
-            return cls(account, env["TWILIO_API_SECRET"], env["TWILIO_API_KEY"])
-        if env.get("TWILIO_AUTH_TOKEN"):
-            return cls(account, env["TWILIO_AUTH_TOKEN"])
-        return None
-
-
-@dataclass(frozen=True)
 class Response:
     """What the target answered to one request (after any retries)."""
 
@@ -178,8 +127,9 @@ class Response:
         return 200 <= self.status < 300
 
     def excerpt(self, limit: int = 300) -> str:
-        text = self.body.decode("utf-8", "replace")
-        return text if len(text) <= limit else text[: limit - 3] + "..."
+        """The body as text, secrets redacted *before* it is cut (a secret straddling the cut
+        would otherwise survive in part), at most *limit* characters."""
+        return _redacted_excerpt(self.body.decode("utf-8", "replace"), limit)
 
 
 _UNSET = object()

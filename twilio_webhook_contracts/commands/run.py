@@ -15,8 +15,6 @@ reports are done, then decides the exit status (130/143).
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import math
 import os
 import random
@@ -25,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 from ..cli import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_VIOLATIONS, UsageError
 
@@ -383,12 +381,10 @@ def _record_history(args: argparse.Namespace, results, secrets) -> None:
 
 
 def secret_forms(credentials) -> tuple[str, ...]:
-    """The secret as it could appear anywhere: itself, URL-encoded, JSON-escaped, and inside a Basic header."""
-    forms: list[str] = []
-    for secret in credentials.secrets():
-        forms += [secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]]
-        forms.append(base64.b64encode(f"{credentials.username}:{secret}".encode()).decode())
-    return tuple(dict.fromkeys(form for form in forms if form))
+    """The secret as it could appear anywhere (see :func:`..credentials.secret_forms`)."""
+    from ..credentials import secret_forms as forms
+
+    return forms(credentials)
 
 
 def redact_line(text: str, secrets) -> str:
@@ -409,7 +405,9 @@ class _Printer:
 
     def progress(self, line: str) -> None:
         if not self.quiet:
-            print(line, flush=True)
+            from ..credentials import redact
+
+            print(redact(line), flush=True)
 
 
 def _names(value: str | None) -> list[str]:
