@@ -95,7 +95,22 @@ def _secrets_in(argv: Sequence[str]) -> list[str]:
             found.append(value)
         elif index + 1 < len(argv):
             found.append(argv[index + 1])
-    return [secret for secret in found if secret]
+    found = [secret for secret in found if secret]
+    _register(argv, found)
+    return found
+
+
+def _register(argv: Sequence[str], secrets: Sequence[str]) -> None:
+    """Tell the redaction layer every secret with every username it could be sent under, so
+    that even the base64 ``Basic`` form is redacted from the first line this process prints."""
+    from .credentials import credentials_from_environment, register_secrets, secret_forms
+
+    credentials_from_environment()  # registers itself
+    users = [os.environ.get("TWILIO_ACCOUNT_SID", ""), os.environ.get("TWILIO_API_KEY", "")]
+    users += [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--account-sid"]
+    users += [arg.partition("=")[2] for arg in argv if arg.startswith("--account-sid=")]
+    for user in {user for user in users if user} or {""}:
+        register_secrets(secret_forms(secrets=secrets, username=user or None))
 
 
 def _error(text: str, secrets: Sequence[str]) -> None:

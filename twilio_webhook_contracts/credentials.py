@@ -125,8 +125,13 @@ def secret_forms(credentials: Credentials | None = None, *, secrets: Iterable[st
         forms += [secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1],
                   json.dumps(secret, ensure_ascii=False)[1:-1]]
         if user:
-            basic = base64.b64encode(f"{user}:{secret}".encode("utf-8")).decode("ascii")
-            forms += [basic, f"Basic {basic}", quote(basic, safe="")]
+            pair = f"{user}:{secret}"
+            for encoding in ("latin-1", "utf-8"):  # requests and http.client send latin-1 where they can
+                try:
+                    basic = base64.b64encode(pair.encode(encoding)).decode("ascii")
+                except UnicodeEncodeError:
+                    continue
+                forms += [basic, f"Basic {basic}", quote(basic, safe="")]
     return tuple(dict.fromkeys(form for form in forms if len(form) >= _SHORTEST_SECRET))
 
 

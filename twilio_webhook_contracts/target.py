@@ -208,7 +208,7 @@ class Limits:
             return slot - now
 
     def pause(self, seconds: float, wake_on_stop: bool = True) -> None:
-        """Sleep up to *seconds*; returns early once the run is :meth:`stop`\ ped.
+        """Sleep up to *seconds*; returns early once the run is stopped (:meth:`stop`).
 
         An ``Event`` wait, not ``time.sleep``: in the main thread a signal still
         interrupts it at once (its handler raises), and in a worker thread, where
