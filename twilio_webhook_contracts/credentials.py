@@ -223,7 +223,10 @@ def _patterns() -> tuple["re.Pattern[str] | None", "re.Pattern[str] | None"]:
         known = frozenset(_known)
         if _compiled[0] == known:
             return _compiled[1], _compiled[2]
-        whole = _trie_pattern(sorted(known, key=len, reverse=True)) if known else None
+        # "Basic <base64>" is redacted as "Basic ***" (its base64 is a form of its own): the reader
+        # still sees that a header was echoed
+        plain = [form for form in known if not form.startswith("Basic ")]
+        whole = _trie_pattern(plain) if plain else None
         # the "Basic …" header value's pieces are the base64 form's (and "Basic " is no secret)
         grams = {form[i:i + FRAGMENT] for form in known if len(form) >= FRAGMENT and not form.startswith("Basic ")
                  for i in range(len(form) - FRAGMENT + 1)}

@@ -475,7 +475,7 @@ class Target:
         )
 
     def _timeout(self, request: Request, url: str) -> "TargetTimeout":
-        message = f"{request.method} {_safe(url)} got no (complete) answer within {self.timeout:g} s"
+        message = f"{request.method} {_safe(url)} got no answer within {self.timeout:g} s"
         self.timed_out.setdefault(request.operation_id, message)
         return TargetTimeout(message, request, url, self.timeout)
 
