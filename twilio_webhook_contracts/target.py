@@ -31,6 +31,9 @@ from typing import Any, Callable, ContextManager, Iterator, Literal, Mapping
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
 from requests.structures import CaseInsensitiveDict
 
 from .credentials import Credentials, excerpt as _redacted_excerpt, redact
@@ -326,6 +329,8 @@ class Target:
             "none": None,
         }
         self._session = requests.Session()
+        for prefix in ("http://", "https://"):  # the whole-answer deadline covers the status line and headers too
+            self._session.mount(prefix, _DeadlineAdapter())
         # only the codings wire.read_body decodes (with its caps) are offered, whatever is installed
         self._session.headers.update({"User-Agent": _USER_AGENT, "Accept-Encoding": "gzip, deflate"})
         self._plain = _PlainHTTP(self._session)
@@ -435,22 +440,25 @@ class Target:
             pass
         started = time.perf_counter()
         deadline = time.monotonic() + self.timeout
+        _exchange.deadline, _exchange.ticket = deadline, None
         try:
             answer = self._session.request(
                 request.method, url, data=request.body or None, headers=headers,
                 auth=self._auth[auth], timeout=self.timeout, allow_redirects=False, stream=True,
             )
         except requests.exceptions.Timeout:
+            _disarm_exchange()
             raise self._timeout(request, url) from None
         except requests.exceptions.RequestException as exc:
+            if _disarm_exchange():
+                raise self._timeout(request, url) from None
             malformed = _malformed_http(exc)
             if malformed is not None:
                 return self._malformed(request, url, malformed, started, auth, attempts)
             raise self._unreachable(f"cannot reach {_origin(url)}: {_reason(exc)}") from None
         # the body is read here, under a whole-response deadline and the size cap (headers: per read)
         with answer:
-            sock = getattr(answer.raw.connection, "sock", None) if answer.raw is not None else None
-            ticket = watchdog.arm(sock, deadline) if sock is not None else None
+            ticket, _exchange.ticket = _exchange.ticket, None  # armed by _DeadlineConnection.getresponse
             try:
                 body = read_body(lambda n: answer.raw.read1(n, decode_content=False),
                                  answer.headers.get("Content-Encoding", ""), self.max_response_bytes,
@@ -545,6 +553,53 @@ class Target:
 
     def __repr__(self) -> str:
         return f"Target({self.conversations_url!r}, {self.chat_url!r}, credentials={self.credentials!r})"
+
+
+#: The deadline of the exchange this thread is in (``requests`` path), and the watchdog ticket its
+#: connection armed: ``requests`` offers no hook between connecting and reading the status line.
+_exchange = threading.local()
+
+
+def _disarm_exchange() -> bool:
+    """Disarm this thread's exchange; True when the watchdog had cut it."""
+    ticket, _exchange.ticket = getattr(_exchange, "ticket", None), None
+    return watchdog.disarm(ticket) if ticket is not None else False
+
+
+class _DeadlineMixin:
+    """An urllib3 connection that puts its socket under the watchdog before it waits for the status
+    line, so a server trickling its headers is cut at the deadline like one trickling its body."""
+
+    def getresponse(self):  # type: ignore[no-untyped-def]
+        deadline = getattr(_exchange, "deadline", None)
+        sock = getattr(self, "sock", None)
+        if deadline is not None and sock is not None:
+            _exchange.ticket = watchdog.arm(sock, deadline)
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _DeadlineHTTPConnection(_DeadlineMixin, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineMixin, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """``requests``' adapter with the connection classes above (proxied requests keep urllib3's own)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
 
 
 def _check_base_url(url: str, option: str) -> str:
