@@ -282,6 +282,29 @@ def _http_date(value: str) -> bool:
         return False
 
 
+@response_check("response", "the answer is a well-formed HTTP message within the response cap: a valid status line and "
+                            "headers, a body that decodes as its Content-Encoding says, JSON a parser can follow, "
+                            "and a Retry-After (on 429/503) that is seconds or an HTTP date")
+def response_well_formed(response: Response, context: Context) -> list[str] | None:
+    """The transport's findings (see :mod:`twilio_webhook_contracts.wire`): a hostile or broken answer is the
+    target's violation, and the run goes on and writes its reports."""
+    from twilio_webhook_contracts.credentials import excerpt
+    from twilio_webhook_contracts.wire import retry_after_seconds
+
+    op = response.request.operation_id
+    problems: list[str] = []
+    for answer in (*response.retried, response):
+        if answer.problem:
+            problems.append(f"{op}: {answer.problem}")
+        if answer.json_too_deep:
+            problems.append(f"{op}: {answer.status} body is JSON nested too deeply to parse ({len(answer.body):,} bytes)")
+        retry_after = answer.headers.get("Retry-After") if answer.status in (429, 503) else None
+        if retry_after is not None and retry_after_seconds(retry_after) is None:
+            problems.append(f"{op}: {answer.status} Retry-After {excerpt(retry_after, 80)!r} is neither a number of "
+                            f"seconds nor an HTTP date (waited the default backoff instead)")
+    return problems
+
+
 # ---------------------------------------------------------------------------
 # identity
 

@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 #: Options whose value is a secret (``--auth-token T`` or ``--auth-token=T``).
 SECRET_OPTIONS = ("--auth-token", "--api-key-secret", "--api-secret")
 #: Environment variables holding a secret.
-SECRET_VARIABLES = ("TWILIO_AUTH_TOKEN", "TWILIO_API_SECRET")
+from .credentials import SECRET_VARIABLES  # noqa: E402 - kept here for the callers that import it from cli
 
 
 def _secrets_in(argv: Sequence[str]) -> list[str]:
@@ -95,14 +95,30 @@ def _secrets_in(argv: Sequence[str]) -> list[str]:
             found.append(value)
         elif index + 1 < len(argv):
             found.append(argv[index + 1])
-    return [secret for secret in found if secret]
+    found = [secret for secret in found if secret]
+    _register(argv, found)
+    return found
+
+
+def _register(argv: Sequence[str], secrets: Sequence[str]) -> None:
+    """Tell the redaction layer every secret with every username it could be sent under, so
+    that even the base64 ``Basic`` form is redacted from the first line this process prints."""
+    from .credentials import credentials_from_environment, register_secrets, secret_forms
+
+    credentials_from_environment()  # registers itself
+    users = [os.environ.get("TWILIO_ACCOUNT_SID", ""), os.environ.get("TWILIO_API_KEY", "")]
+    users += [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--account-sid"]
+    users += [arg.partition("=")[2] for arg in argv if arg.startswith("--account-sid=")]
+    for user in {user for user in users if user} or {""}:
+        register_secrets(secret_forms(secrets=secrets, username=user or None))
 
 
 def _error(text: str, secrets: Sequence[str]) -> None:
-    """One line on stderr, whatever the message held: no secret, no line breaks."""
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
+    """One line on stderr, whatever the message held: no secret in any form (exception text
+    can quote a header a target echoed), no line breaks."""
+    from .credentials import redact
+
+    text = redact(text, secrets)
     print("webhook-contracts: " + " ".join(text.split()), file=sys.stderr)
 
 

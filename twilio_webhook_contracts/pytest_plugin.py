@@ -275,14 +275,9 @@ _SECRETS = pytest.StashKey["tuple[str, ...]"]()
 
 
 def _remember_secrets(config: pytest.Config, credentials) -> None:
-    import base64
-    import json
-    from urllib.parse import quote, quote_plus
+    from twilio_webhook_contracts.credentials import secret_forms
 
-    forms = []
-    for secret in credentials.secrets():
-        forms += [secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1],
-                  base64.b64encode(f"{credentials.username}:{secret}".encode()).decode()]
+    forms = secret_forms(credentials)
     known = config.stash.get(_SECRETS, ())
     config.stash[_SECRETS] = tuple(dict.fromkeys([*known, *(form for form in forms if len(form) >= 4)]))
 
@@ -300,15 +295,16 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     report = outcome.get_result()
     if report.longrepr is not None:
         text = str(report.longrepr)
-        if any(secret in text for secret in secrets):
-            report.longrepr = _redact(text, secrets)
+        redacted = _redact(text, secrets)
+        if redacted != text:
+            report.longrepr = redacted
     report.sections = [(title, _redact(content, secrets)) for title, content in report.sections]
 
 
 def _redact(text: str, secrets) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+    from twilio_webhook_contracts.credentials import redact
+
+    return redact(text, secrets)
 
 
 def _seed(config: pytest.Config) -> int | None:

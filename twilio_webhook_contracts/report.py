@@ -30,19 +30,17 @@ _REDACTED = "***"
 _NOT_EXERCISED = "no exchange it judges came up in this run (a larger --max-examples may reach one)"
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """*text* with every secret (of 4+ characters) replaced by ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, _REDACTED)
-    return text
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """*text* with every secret in every form replaced by ``***`` (see :mod:`..credentials`:
+    the run's *secrets* and every secret this process knows, also base64 and cut-off pieces)."""
+    from .credentials import redact as redact_secrets
+
+    return redact_secrets(text, secrets)
 
 
 def _redact_all(value: Any, secrets: Sequence[str]) -> Any:
     """Every string inside *value* (dicts, lists) redacted: before any encoding can hide a secret
     behind an escape (``\\"`` in JSON, ``&amp;`` in XML)."""
-    if not secrets:
-        return value
     if isinstance(value, str):
         return redact(value, secrets)
     if isinstance(value, dict):

@@ -20,24 +20,26 @@ exception message, in a :class:`Response`, or in a curl line.
 from __future__ import annotations
 
 import base64
-import email.utils
 import http.client
-import os
 import select
 import socket
 import threading
 import time
-import zlib
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, ContextManager, Iterator, Literal, Mapping
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
 from requests.structures import CaseInsensitiveDict
 
+from .credentials import Credentials, excerpt as _redacted_excerpt, redact
 from .request import Request
 from .spec import Spec, default_spec
+from .wire import DEFAULT_MAX_RESPONSE_BYTES, Body, read_body, retry_after_seconds, watchdog
 
 __all__ = [
     "Auth",
@@ -93,57 +95,6 @@ class TargetFailing(BudgetExhausted):
 
 
 @dataclass(frozen=True)
-class Credentials:
-    """HTTP Basic credentials: an Account SID and auth token, or an API key and secret.
-
-    ``account_sid`` is always the account the run acts on (what ``account_sid`` in
-    responses must equal); ``username`` is the account SID or the ``SK…`` key SID.
-    """
-
-    account_sid: str
-    secret: str = field(repr=False)
-    username: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.username:
-            object.__setattr__(self, "username", self.account_sid)
-
-    @property
-    def is_api_key(self) -> bool:
-        return self.username != self.account_sid
-
-    @property
-    def secret_variable(self) -> str:
-        """The environment variable a reproduction line refers to instead of the secret."""
-        return "TWILIO_API_SECRET" if self.is_api_key else "TWILIO_AUTH_TOKEN"
-
-    @property
-    def username_for_curl(self) -> str:
-        return "$TWILIO_API_KEY" if self.is_api_key else self.account_sid
-
-    def secrets(self) -> tuple[str, ...]:
-        """Values that must never be written anywhere (used by redaction)."""
-        return (self.secret,) if self.secret else ()
-
-    def __repr__(self) -> str:
-        return f"Credentials(account_sid={self.account_sid!r}, username={self.username!r}, secret=<redacted>)"
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "Credentials | None":
-        """Credentials from ``TWILIO_ACCOUNT_SID`` with ``TWILIO_AUTH_TOKEN``, or with
-        ``TWILIO_API_KEY`` + ``TWILIO_API_SECRET``; None when they are not set."""
-        env = os.environ if environ is None else environ
-        account = env.get("TWILIO_ACCOUNT_SID", "")
-        if not account:
-            return None
-        if env.get("TWILIO_API_KEY") and env.get("TWILIO_API_SECRET"):
-            return cls(account, env["TWILIO_API_SECRET"], env["TWILIO_API_KEY"])
-        if env.get("TWILIO_AUTH_TOKEN"):
-            return cls(account, env["TWILIO_AUTH_TOKEN"])
-        return None
-
-
-@dataclass(frozen=True)
 class Response:
     """What the target answered to one request (after any retries)."""
 
@@ -157,6 +108,10 @@ class Response:
     attempts: int = 1
     #: Answers that were retried before this one (429/503), oldest first.
     retried: tuple["Response", ...] = ()
+    #: What was wrong with the answer as an HTTP message, when something was: not valid HTTP (then
+    #: ``status`` is 0), a body cut at the response cap, a Content-Encoding that does not decode.
+    #: The target's fault, reported by the ``response_well_formed`` check; None when nothing was.
+    problem: str | None = None
 
     @property
     def content_type(self) -> str:
@@ -170,16 +125,26 @@ class Response:
                 cached = requests.models.complexjson.loads(self.body) if self.body else None
             except ValueError:
                 cached = None
+            except RecursionError:  # nested deeper than the parser goes: not JSON we can judge
+                cached = None
+                object.__setattr__(self, "_json_too_deep", True)
             object.__setattr__(self, "_json", cached)
         return cached
+
+    @property
+    def json_too_deep(self) -> bool:
+        """True when the body is JSON nested deeper than Python's parser can follow."""
+        self.json()
+        return bool(self.__dict__.get("_json_too_deep"))
 
     @property
     def is_success(self) -> bool:
         return 200 <= self.status < 300
 
     def excerpt(self, limit: int = 300) -> str:
-        text = self.body.decode("utf-8", "replace")
-        return text if len(text) <= limit else text[: limit - 3] + "..."
+        """The body as text, secrets redacted *before* it is cut (a secret straddling the cut
+        would otherwise survive in part), at most *limit* characters."""
+        return _redacted_excerpt(self.body.decode("utf-8", "replace"), limit)
 
 
 _UNSET = object()
@@ -209,26 +174,55 @@ class Limits:
     stopped: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _next_slot: float = 0.0
+    #: set by :meth:`stop`: wakes every :meth:`pause` at once (a worker must not sleep out a long wait)
+    _woken: threading.Event = field(default_factory=threading.Event, repr=False)
 
-    def acquire(self, sleep: Callable[[float], None] = time.sleep, budgeted: bool = True) -> None:
+    def acquire(self, sleep: Callable[[float], None] = time.sleep, budgeted: bool = True,
+                rate_limited: bool = True) -> None:
         """Take one request slot, waiting for the rate limit; raise when spent.
 
         Unbudgeted requests (restoring a live account) still keep to the rate
         limit but are never refused: clean-up must not fail for want of budget.
+        ``rate_limited=False``: the caller has already waited for its slot
+        (:meth:`reserve`), so this only checks and counts.
         """
         with self._lock:
             refusal = self._refusal() if budgeted else None
             if refusal is not None:
                 raise refusal
             self.sent += 1
-            wait = 0.0
-            if self.rate_limit:
-                now = time.monotonic()
-                slot = max(now, self._next_slot)
-                self._next_slot = slot + 1.0 / self.rate_limit
-                wait = slot - now
-        if wait > 0:
-            sleep(wait)
+        if rate_limited:
+            wait = self.reserve()
+            if wait > 0:
+                sleep(wait)
+
+    def reserve(self) -> float:
+        """Book the next rate-limit slot; the seconds to wait for it (0 without a rate limit).
+
+        The wait is the caller's to do *outside* any section that holds signals:
+        at ``--rate-limit 0.001`` it is 1000 s, and Ctrl-C must end it at once.
+        """
+        if not self.rate_limit:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1.0 / self.rate_limit
+            return slot - now
+
+    def pause(self, seconds: float, wake_on_stop: bool = True) -> None:
+        """Sleep up to *seconds*; returns early once the run is stopped (:meth:`stop`).
+
+        An ``Event`` wait, not ``time.sleep``: in the main thread a signal still
+        interrupts it at once (its handler raises), and in a worker thread, where
+        signals never land, the run's stop wakes it.
+        """
+        if seconds <= 0:
+            return
+        if not wake_on_stop:  # an unbudgeted request (a live restore) keeps to the rate limit after the stop
+            time.sleep(min(seconds, threading.TIMEOUT_MAX))
+        elif not self._woken.is_set():
+            self._woken.wait(min(seconds, threading.TIMEOUT_MAX))
 
     def refusal(self) -> BudgetExhausted | None:
         """Why a budgeted request would be refused now; None while the run may go on.
@@ -246,6 +240,7 @@ class Limits:
         with self._lock:
             if self.stopped is None:
                 self.stopped = reason
+        self._woken.set()
 
     def _refusal(self) -> BudgetExhausted | None:
         if self.stopped is not None:
@@ -298,12 +293,15 @@ class Target:
         max_retry_wait: float = 30.0,
         limits: Limits | None = None,
         spec: Spec | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ):
         self.conversations_url = _check_base_url(conversations_url, "--conversations-url")
         self.chat_url = _check_base_url(chat_url or conversations_url, "--chat-url")
         self.credentials = credentials
         self.timeout = timeout
+        #: the cap on a response body, on the wire and decompressed (a bigger one is cut, and reported)
+        self.max_response_bytes = max_response_bytes
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self.limits = limits or Limits()
@@ -320,7 +318,10 @@ class Target:
         self.retry_wait = 0.0
         #: requests this target (not its clones) sent, retries included: one worker's share
         self.sent = 0
-        self._sleep = sleep
+        #: every wait (rate limit, Retry-After) goes through this: by default the limits' pause,
+        #: which a signal interrupts and the run's stop wakes
+        self._sleep = sleep if sleep is not None else self.limits.pause
+        self._sleep_given = sleep
         # built once and kept off the stack, so a traceback's locals never show the secret
         self._auth: dict[str, Any] = {
             "valid": requests.auth.HTTPBasicAuth(credentials.username, credentials.secret),
@@ -328,7 +329,10 @@ class Target:
             "none": None,
         }
         self._session = requests.Session()
-        self._session.headers.update({"User-Agent": _USER_AGENT})
+        for prefix in ("http://", "https://"):  # the whole-answer deadline covers the status line and headers too
+            self._session.mount(prefix, _DeadlineAdapter())
+        # only the codings wire.read_body decodes (with its caps) are offered, whatever is installed
+        self._session.headers.update({"User-Agent": _USER_AGENT, "Accept-Encoding": "gzip, deflate"})
         self._plain = _PlainHTTP(self._session)
         self._lock = threading.Lock()
 
@@ -337,7 +341,7 @@ class Target:
         twin = Target(
             self.conversations_url, self.chat_url, credentials=self.credentials, timeout=self.timeout,
             max_retries=self.max_retries, max_retry_wait=self.max_retry_wait, limits=self.limits,
-            spec=self.spec, sleep=self._sleep,
+            spec=self.spec, sleep=self._sleep_given, max_response_bytes=self.max_response_bytes,
         )
         twin.observers = self.observers
         twin.timed_out = self.timed_out
@@ -412,8 +416,18 @@ class Target:
         """Around writing one request: its slot is taken (counted, rate-limited) and, with
         :attr:`hold`, no interruption lands between counting the request and writing it --
         so a run's request count is what the server received."""
+        if budgeted:  # refused before waiting for a slot it would not get
+            refusal = self.limits.refusal()
+            if refusal is not None:
+                raise refusal
+        wait = self.limits.reserve()
+        if wait > 0:  # outside the hold: Ctrl-C and SIGTERM end the wait at once
+            if self._sleep_given is not None:
+                self._sleep_given(wait)
+            else:
+                self.limits.pause(wait, wake_on_stop=budgeted)
         with self.hold():
-            self.limits.acquire(self._sleep, budgeted)
+            self.limits.acquire(self._sleep, budgeted, rate_limited=False)
             self.sent += 1
             yield
 
@@ -425,26 +439,62 @@ class Target:
         with self._sending(budgeted):  # requests writes and reads in one call: only the count is covered
             pass
         started = time.perf_counter()
+        deadline = time.monotonic() + self.timeout
+        _exchange.deadline, _exchange.ticket = deadline, None
         try:
             answer = self._session.request(
                 request.method, url, data=request.body or None, headers=headers,
-                auth=self._auth[auth], timeout=self.timeout, allow_redirects=False,
+                auth=self._auth[auth], timeout=self.timeout, allow_redirects=False, stream=True,
             )
         except requests.exceptions.Timeout:
-            message = f"{request.method} {_safe(url)} got no answer within {self.timeout:g} s"
-            self.timed_out.setdefault(request.operation_id, message)
-            raise TargetTimeout(message, request, url, self.timeout) from None
+            _disarm_exchange()
+            raise self._timeout(request, url) from None
         except requests.exceptions.RequestException as exc:
+            if _disarm_exchange():
+                raise self._timeout(request, url) from None
+            malformed = _malformed_http(exc)
+            if malformed is not None:
+                return self._malformed(request, url, malformed, started, auth, attempts)
             raise self._unreachable(f"cannot reach {_origin(url)}: {_reason(exc)}") from None
+        # the body is read here, under a whole-response deadline and the size cap (headers: per read)
+        with answer:
+            ticket, _exchange.ticket = _exchange.ticket, None  # armed by _DeadlineConnection.getresponse
+            try:
+                body = read_body(lambda n: answer.raw.read1(n, decode_content=False),
+                                 answer.headers.get("Content-Encoding", ""), self.max_response_bytes,
+                                 lambda: time.monotonic() >= deadline)
+            except requests.exceptions.RequestException:  # urllib3 wraps a broken-off read
+                body = Body(b"", "the connection broke off in the middle of the body",
+                            timed_out=time.monotonic() >= deadline)
+            finally:
+                cut = watchdog.disarm(ticket) if ticket is not None else False
+            if cut or body.timed_out:
+                raise self._timeout(request, url)
         return Response(
             request=request,
             url=url,
             status=answer.status_code,
             headers=CaseInsensitiveDict(answer.headers),
-            body=answer.content,
+            body=body.data,
             elapsed=time.perf_counter() - started,
             auth=auth,
             attempts=attempts,
+            problem=body.problem,
+        )
+
+    def _timeout(self, request: Request, url: str) -> "TargetTimeout":
+        message = f"{request.method} {_safe(url)} got no answer within {self.timeout:g} s"
+        self.timed_out.setdefault(request.operation_id, message)
+        return TargetTimeout(message, request, url, self.timeout)
+
+    def _malformed(self, request: Request, url: str, exc: BaseException, started: float, auth: Auth,
+                   attempts: int) -> "Response":
+        """The target answered, but not in HTTP: a violation of the target (status 0), not "cannot reach"."""
+        detail = _redacted_excerpt(str(exc), 120)
+        return Response(
+            request=request, url=url, status=0, headers=CaseInsensitiveDict(), body=b"",
+            elapsed=time.perf_counter() - started, auth=auth, attempts=attempts,
+            problem=f"the answer is not valid HTTP ({type(exc).__name__}: {detail})",
         )
 
     def _send_plain(self, where: tuple[str, int], request: Request, url: str, auth: Auth, attempts: int,
@@ -456,22 +506,26 @@ class Target:
         try:
             status, headers, body = self._plain.send(where, request.method, url, request.headers,
                                                      request.body or None, basic, self.timeout,
-                                                     sending=lambda: self._sending(budgeted))
-        except TimeoutError:  # socket.timeout: connecting or waiting for the answer
-            message = f"{request.method} {_safe(url)} got no answer within {self.timeout:g} s"
-            self.timed_out.setdefault(request.operation_id, message)
-            raise TargetTimeout(message, request, url, self.timeout) from None
-        except (OSError, http.client.HTTPException) as exc:
+                                                     sending=lambda: self._sending(budgeted),
+                                                     cap=self.max_response_bytes)
+        except TimeoutError:  # socket.timeout, or the whole-response deadline: connecting or waiting
+            raise self._timeout(request, url) from None
+        except http.client.HTTPException as exc:
+            if isinstance(exc, http.client.RemoteDisconnected):
+                raise self._unreachable(f"cannot reach {_origin(url)}: {_plain_reason(exc)}") from None
+            return self._malformed(request, url, exc, started, auth, attempts)
+        except OSError as exc:
             raise self._unreachable(f"cannot reach {_origin(url)}: {_plain_reason(exc)}") from None
         return Response(
             request=request,
             url=url,
             status=status,
             headers=headers,
-            body=body,
+            body=body.data,
             elapsed=time.perf_counter() - started,
             auth=auth,
             attempts=attempts,
+            problem=body.problem,
         )
 
     def _unreachable(self, message: str) -> TargetUnreachable:
@@ -480,16 +534,9 @@ class Target:
         return TargetUnreachable(message)
 
     def _retry_delay(self, response: Response, attempts: int) -> float:
-        value = response.headers.get("Retry-After")
-        delay: float | None = None
-        if value is not None:
-            value = value.strip()
-            if value.isdigit():
-                delay = float(value)
-            else:
-                parsed = email.utils.parsedate_to_datetime(value) if value else None
-                if parsed is not None:
-                    delay = max(0.0, parsed.timestamp() - time.time())
+        """The wait before retrying *response*: its ``Retry-After`` when readable (never raises on
+        one that is not: the default backoff then), capped by ``max_retry_wait``."""
+        delay = retry_after_seconds(response.headers.get("Retry-After"))
         if delay is None:
             delay = min(0.25 * 2 ** (attempts - 1), 4.0)
         return min(delay, self.max_retry_wait)
@@ -506,6 +553,53 @@ class Target:
 
     def __repr__(self) -> str:
         return f"Target({self.conversations_url!r}, {self.chat_url!r}, credentials={self.credentials!r})"
+
+
+#: The deadline of the exchange this thread is in (``requests`` path), and the watchdog ticket its
+#: connection armed: ``requests`` offers no hook between connecting and reading the status line.
+_exchange = threading.local()
+
+
+def _disarm_exchange() -> bool:
+    """Disarm this thread's exchange; True when the watchdog had cut it."""
+    ticket, _exchange.ticket = getattr(_exchange, "ticket", None), None
+    return watchdog.disarm(ticket) if ticket is not None else False
+
+
+class _DeadlineMixin:
+    """An urllib3 connection that puts its socket under the watchdog before it waits for the status
+    line, so a server trickling its headers is cut at the deadline like one trickling its body."""
+
+    def getresponse(self):  # type: ignore[no-untyped-def]
+        deadline = getattr(_exchange, "deadline", None)
+        sock = getattr(self, "sock", None)
+        if deadline is not None and sock is not None:
+            _exchange.ticket = watchdog.arm(sock, deadline)
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _DeadlineHTTPConnection(_DeadlineMixin, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineMixin, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """``requests``' adapter with the connection classes above (proxied requests keep urllib3's own)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
 
 
 def _check_base_url(url: str, option: str) -> str:
@@ -541,6 +635,22 @@ def _reason(exc: Exception) -> str:
         if marker in text:
             return reason
     return type(exc).__name__
+
+
+def _malformed_http(exc: BaseException) -> BaseException | None:
+    """The ``http.client`` parse error inside a ``requests`` error, when the server answered something
+    that is not HTTP (a bad status line, an over-long header); None for a connection that failed."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, http.client.HTTPException) and not isinstance(item, http.client.RemoteDisconnected):
+            return item
+        stack += [*item.args, item.__cause__, item.__context__]
+    return None
 
 
 def _plain_reason(exc: BaseException) -> str:
@@ -593,8 +703,14 @@ class _PlainHTTP:
 
     def send(self, where: tuple[str, int], method: str, url: str, headers: Mapping[str, str], body: bytes | None,
              basic: tuple[str, str] | None, timeout: float,
-             sending: Callable[[], ContextManager[Any]] = nullcontext) -> tuple[int, CaseInsensitiveDict, bytes]:
-        """One exchange; *sending* is entered around writing the request (see :meth:`Target._sending`)."""
+             sending: Callable[[], ContextManager[Any]] = nullcontext,
+             cap: int = DEFAULT_MAX_RESPONSE_BYTES) -> tuple[int, CaseInsensitiveDict, Body]:
+        """One exchange; *sending* is entered around writing the request (see :meth:`Target._sending`).
+
+        The whole exchange -- connecting, writing, status line, headers, body -- ends
+        within *timeout* (:class:`~.wire.Watchdog`; ``TimeoutError`` otherwise), and
+        at most *cap* bytes of body are read and inflated (:func:`~.wire.read_body`).
+        """
         split = urlsplit(requests.utils.requote_uri(url))
         path = (split.path or "/") + (f"?{split.query}" if split.query else "")
         lines = CaseInsensitiveDict(self._session.headers)
@@ -606,19 +722,33 @@ class _PlainHTTP:
             lines["Content-Length"] = str(len(body))
         elif method not in ("GET", "HEAD"):
             lines["Content-Length"] = "0"
-        connection = self._connection(where, timeout)
-        try:
-            with sending():
+        with sending():  # the rate-limit wait is over: the deadline starts now
+            deadline = time.monotonic() + timeout
+            connection = self._connection(where, timeout)
+            ticket = watchdog.arm(connection.sock, deadline)
+            try:
                 connection.putrequest(method, path, skip_accept_encoding=True)
                 for name, value in lines.items():
                     connection.putheader(name, value)
                 connection.endheaders(body)
+            except BaseException:
+                watchdog.disarm(ticket)
+                self._drop(where)
+                raise
+        try:
             answer = connection.getresponse()
-            data = answer.read()
+            data = read_body(answer.read1, answer.getheader("Content-Encoding") or "", cap,
+                             lambda: watchdog.expired(ticket))
         except BaseException:
+            cut = watchdog.disarm(ticket)
             self._drop(where)
+            if cut:
+                raise TimeoutError(f"no complete answer within {timeout:g} s") from None
             raise
-        if answer.will_close:
+        if watchdog.disarm(ticket) or data.timed_out:
+            self._drop(where)
+            raise TimeoutError(f"no complete answer within {timeout:g} s")
+        if answer.will_close or data.problem is not None or not answer.isclosed():
             self._drop(where)
         merged: dict[str, str] = {}
         for name, value in answer.getheaders():
@@ -627,14 +757,6 @@ class _PlainHTTP:
         if "Set-Cookie" in received:
             prepared = requests.Request(method, url).prepare()
             requests.cookies.extract_cookies_to_jar(self._session.cookies, prepared, _CookieSource(answer))
-        encoding = received.get("Content-Encoding", "").strip().lower()
-        if data and encoding in ("gzip", "x-gzip"):
-            data = zlib.decompress(data, 16 + zlib.MAX_WBITS)
-        elif data and encoding == "deflate":
-            try:
-                data = zlib.decompress(data)
-            except zlib.error:
-                data = zlib.decompress(data, -zlib.MAX_WBITS)
         return answer.status, received, data
 
     def _connection(self, where: tuple[str, int], timeout: float) -> http.client.HTTPConnection:

@@ -409,7 +409,7 @@ class OperationValidator:
         if isinstance(body, (bytes, bytearray)):
             try:
                 body = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested beyond the parser
                 return [Violation(self.operation.operation_id, "response", "$", "json", "a JSON document", _found(bytes(body[:60])))]
         return _violations_from(self.operation.operation_id, "response", check.errors(body), "$")
 

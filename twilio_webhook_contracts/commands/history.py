@@ -29,8 +29,12 @@ def run(args: argparse.Namespace) -> int:
         histories = check_histories(args.history, last=args.last)
     except HistoryError as exc:
         raise UsageError(str(exc)) from None
+    from ..credentials import credentials_from_environment, redact
+
+    credentials_from_environment()  # registers the environment's secrets: a history written before
+    # redaction knew every form of a secret is scrubbed on the way out
     if args.json:
-        print(json.dumps([h.__dict__ for h in histories], indent=2))
+        print(redact(json.dumps([h.__dict__ for h in histories], indent=2)))
     else:
-        print(render_history(histories))
+        print(redact(render_history(histories)))
     return 0

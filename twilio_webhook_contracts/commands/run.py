@@ -15,8 +15,6 @@ reports are done, then decides the exit status (130/143).
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import math
 import os
 import random
@@ -25,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 from ..cli import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_VIOLATIONS, UsageError
 
@@ -87,6 +85,9 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--account-sid", metavar="AC…", help="Account SID (default: $TWILIO_ACCOUNT_SID)")
     group.add_argument("--auth-token", metavar="TOKEN", help="auth token (default: $TWILIO_AUTH_TOKEN; prefer the variable: options show up in process lists)")
     group.add_argument("--request-timeout", type=float, default=10.0, metavar="S", help="seconds to wait for each answer (default 10)")
+    group.add_argument("--max-response-bytes", type=int, default=None, metavar="N",
+                       help="cut any response body at N bytes, on the wire and decompressed, and report it as a "
+                            "violation (default 8 MiB)")
 
 
 def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         limits = _limits(args, live)
         try:
             target = Target(conversations_url, chat_url, credentials=credentials, timeout=args.request_timeout,
-                            max_retry_wait=args.max_retry_wait, limits=limits)
+                            max_retry_wait=args.max_retry_wait, limits=limits, **_transport_options(args))
         except TargetError as exc:
             raise UsageError(str(exc)) from None
         examples = args.max_examples or (PROFILES[args.profile] if args.profile else
@@ -274,7 +275,23 @@ def _run_guarded(args: argparse.Namespace, target, config, results, checks, live
             return EXIT_RESTORE_FAILED
         if results.interrupted:
             return 143 if results.interrupted == "SIGTERM" else 130
+    late = _late_signal(signals.received, results)
+    if late is not None:
+        return late
     return EXIT_VIOLATIONS if results.failures or results.aborted else EXIT_OK
+
+
+def _late_signal(received: list[int], results) -> int | None:
+    """130/143 for a signal that arrived after the run's last look at its signals (while the
+    summary and reports were written): too late for the reports, never swallowed."""
+    import signal as signals
+
+    if not received or results.interrupted:
+        return None
+    name = "SIGTERM" if received[0] == signals.SIGTERM else "SIGINT"
+    print(f"webhook-contracts: interrupted ({name}) as the run ended; the reports above do not say so",
+          file=sys.stderr, flush=True)
+    return 143 if name == "SIGTERM" else 130
 
 
 def _interruption(escaped: BaseException | None, first_signal: str | None) -> str | None:
@@ -300,6 +317,32 @@ def _interruption(escaped: BaseException | None, first_signal: str | None) -> st
     return first_signal if escaped is not None else None
 
 
+#: Sane ranges of the numeric options (beyond them a wait or a socket timeout overflows: a usage error, not a crash).
+_RANGES = {
+    "--max-requests": (1, 10**9),
+    "--rate-limit": (1e-4, 1e6),  # requests per second: at least one every 2.8 hours
+    "--time-budget": (1e-3, 1e7),  # seconds: about four months
+    "--max-retry-wait": (0.0, 86400.0),
+    "--request-timeout": (1e-3, 86400.0),
+    "--max-response-bytes": (1024, 2**40),
+}
+
+
+def check_range(option: str, value: float | int | None) -> None:
+    """*value* of *option* within :data:`_RANGES` (None: not given); otherwise one usage line."""
+    if value is None:
+        return
+    low, high = _RANGES[option]
+    if not (math.isfinite(value) and low <= value <= high):
+        raise UsageError(f"{option} must be a number from {low:g} to {high:,}, got {value!r}" if isinstance(high, int)
+                         else f"{option} must be a number from {low:g} to {high:g}, got {value!r}")
+
+
+def _transport_options(args: argparse.Namespace) -> dict[str, Any]:
+    max_bytes = getattr(args, "max_response_bytes", None)
+    return {} if max_bytes is None else {"max_response_bytes": max_bytes}
+
+
 def _limits(args: argparse.Namespace, live: bool):
     from ..live import LIVE_DEFAULTS
     from ..target import Limits
@@ -308,8 +351,10 @@ def _limits(args: argparse.Namespace, live: bool):
                           ("--time-budget", args.time_budget)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise UsageError(f"{option} must be a positive number")
+        check_range(option, value)
     if not (math.isfinite(args.max_retry_wait) and args.max_retry_wait >= 0):
         raise UsageError("--max-retry-wait must be a number of seconds, 0 or more")
+    check_range("--max-retry-wait", args.max_retry_wait)
     if args.max_server_errors is not None and args.max_server_errors < 0:
         raise UsageError("--max-server-errors must be 0 (never stop) or more")
     default = (lambda key: LIVE_DEFAULTS[key]) if live else (lambda key: None)
@@ -357,6 +402,9 @@ def _start_guard(target, args: argparse.Namespace, config, out: "_Printer", secr
         print(f"webhook-contracts: error: {redact_line(str(exc), secrets)}", file=sys.stderr)
         return None
     except LiveError as exc:
+        if target.unreachable:  # nothing answered at all: exit 3 as documented, not a usage error
+            print(f"webhook-contracts: error: {redact_line(target.unreachable[0], secrets)}", file=sys.stderr)
+            return None
         raise UsageError(f"live run refused: cannot snapshot the configuration it would change: {exc}") from None
     target.observers.append(guard)
     frozen = guard.frozen_fields()
@@ -383,12 +431,10 @@ def _record_history(args: argparse.Namespace, results, secrets) -> None:
 
 
 def secret_forms(credentials) -> tuple[str, ...]:
-    """The secret as it could appear anywhere: itself, URL-encoded, JSON-escaped, and inside a Basic header."""
-    forms: list[str] = []
-    for secret in credentials.secrets():
-        forms += [secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]]
-        forms.append(base64.b64encode(f"{credentials.username}:{secret}".encode()).decode())
-    return tuple(dict.fromkeys(form for form in forms if form))
+    """The secret as it could appear anywhere (see :func:`..credentials.secret_forms`)."""
+    from ..credentials import secret_forms as forms
+
+    return forms(credentials)
 
 
 def redact_line(text: str, secrets) -> str:
@@ -399,6 +445,7 @@ def redact_line(text: str, secrets) -> str:
 
 def _database(args: argparse.Namespace) -> str:
     if args.database is not None:
+        check_database(args.database)
         return args.database
     return "none" if args.seed is not None else DEFAULT_DATABASE
 
@@ -409,7 +456,9 @@ class _Printer:
 
     def progress(self, line: str) -> None:
         if not self.quiet:
-            print(line, flush=True)
+            from ..credentials import redact
+
+            print(redact(line), flush=True)
 
 
 def _names(value: str | None) -> list[str]:
@@ -438,6 +487,8 @@ def validate_suite_options(args: argparse.Namespace) -> None:
         raise UsageError("--workers must be between 1 and 64")
     if not (math.isfinite(args.request_timeout) and args.request_timeout > 0):
         raise UsageError("--request-timeout must be a positive number of seconds")
+    check_range("--request-timeout", args.request_timeout)
+    check_range("--max-response-bytes", getattr(args, "max_response_bytes", None))
     if args.service_sid is not None and not _SERVICE_SID.match(args.service_sid):
         raise UsageError(f"--service-sid must be IS followed by 32 hex digits, got {args.service_sid!r}")
     if args.channel_sid is not None and (not args.channel_sid or "/" in args.channel_sid or len(args.channel_sid) > 256):
@@ -446,6 +497,23 @@ def validate_suite_options(args: argparse.Namespace) -> None:
         raise UsageError("--account-sid must be AC followed by 32 hex digits")
     if args.auth_token is not None and not args.auth_token:
         raise UsageError("--auth-token must not be empty")
+
+
+def check_database(path: str) -> None:
+    """``--database``: 'none', ':memory:', or a directory that exists or can be made, and can be written.
+
+    Hypothesis ignores a database it cannot write (failing examples would silently
+    not be kept), so an unusable path is a usage error before anything is sent."""
+    if path in ("none", ":memory:"):
+        return
+    directory = Path(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".webhook-contracts-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--database {path}: cannot write there ({exc.strerror or type(exc).__name__})") from None
 
 
 def check_base_url(option: str, url: str) -> None:
