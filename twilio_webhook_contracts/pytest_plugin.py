@@ -123,6 +123,9 @@ def _check_options(config: pytest.Config) -> None:
                                 "--contract-conversations-url and --contract-chat-url")
     if conversations:
         _environment_credentials()
+    if _live(config) and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("a live contract run cannot be spread over pytest-xdist workers (each would snapshot "
+                                "and restore the same account); run it without -n")
 
 
 def _names(value: str | None) -> list[str]:
