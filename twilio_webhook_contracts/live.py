@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
+from .ledger import Ledger, ledger_of
 from .request import Request, encode_path_segment, form_pairs
 from .spec import Spec
 from .target import Response, Target
@@ -218,8 +219,8 @@ class Guard:
         self.services = list(dict.fromkeys(services))
         self.channels = list(dict.fromkeys(channels))
         self.snapshot: Snapshot | None = None
-        self.created: dict[str, tuple[str, str]] = {}
-        self.unconfirmed_creates: dict[tuple[str, str], int] = {}
+        #: the run's one ledger of created webhooks (observed on the target; the sessions' and the machine's too)
+        self.ledger = ledger_of(target)
         #: requests the last :meth:`restore` sent (every try; not counted against --max-requests)
         self.restore_requests = 0
         self._lock = threading.Lock()
@@ -228,6 +229,7 @@ class Guard:
         #: a :class:`~twilio_webhook_contracts.journal.Journal` (None: no crash safety, e.g. in unit tests)
         self.journal = journal
         self._journal_started = time.time()
+        self.ledger.listeners.append(self._journal)  # every change of the ledger reaches the journal
 
     # -- before ----------------------------------------------------------------
 
@@ -275,31 +277,15 @@ class Guard:
 
     # -- during ----------------------------------------------------------------
 
-    def before_send(self, request: Request) -> None:
-        """Count a create before it goes out: its answer may never arrive."""
-        if request.operation_id == "CreateChannelWebhook":
-            key = (request.path_params.get("ServiceSid", ""), request.path_params.get("ChannelSid", ""))
-            with self._lock:
-                self.unconfirmed_creates[key] = self.unconfirmed_creates.get(key, 0) + 1
-                self._journal()  # before it goes out: a SIGKILL now still finds the webhook it may create
+    @property
+    def created(self) -> Ledger:
+        """The webhooks the run created and has not deleted (the target's ledger)."""
+        return self.ledger
 
-    def after_response(self, response: Response) -> None:
-        """Track webhooks created and deleted (hooked into the target's exchanges)."""
-        request = response.request
-        if request.operation_id == "CreateChannelWebhook":
-            key = (request.path_params.get("ServiceSid", ""), request.path_params.get("ChannelSid", ""))
-            with self._lock:
-                # a 5xx leaves it open whether the webhook was created: it stays unconfirmed
-                if self.unconfirmed_creates.get(key) and response.status < 500:
-                    self.unconfirmed_creates[key] -= 1
-                data = response.json()
-                if response.is_success and isinstance(data, dict) and isinstance(data.get("sid"), str):
-                    self.created[data["sid"]] = key
-                self._journal()
-        elif request.operation_id == "DeleteChannelWebhook" and response.status in (204, 404):
-            with self._lock:
-                if self.created.pop(request.path_params.get("Sid", ""), None) is not None:
-                    self._journal()
+    @property
+    def unconfirmed_creates(self) -> dict[tuple[str, str], int]:
+        """Per channel, creates sent whose answer (below 500) never arrived."""
+        return self.ledger.unconfirmed_creates
 
     # -- after -----------------------------------------------------------------
 
@@ -324,10 +310,12 @@ class Guard:
                     self._sleep(_RESTORE_BACKOFF[-1])
         finally:
             self.restore_requests = self.target.limits.sent - sent_before
+        if self._journal in self.ledger.listeners:
+            self.ledger.listeners.remove(self._journal)  # restored: this guard journals no more
         if not problems and self.journal is not None:
             self.journal.clear()  # verified: nothing is left for a later run to undo
         elif self.journal is not None:
-            self._journal()  # what is left, for `webhook-contracts restore` or the next run
+            self.journal.write(self.journal_data())  # what is left, for `webhook-contracts restore` or the next run
             problems.append(f"the journal {self.journal.path} is kept: the next live run against this account, "
                             "or `webhook-contracts restore`, tries again")
         return problems
@@ -383,8 +371,11 @@ class Guard:
         guard = cls(target, spec, services=list(data.get("services") or {}), channels=channels, **options)
         guard.snapshot = Snapshot(account=data.get("account"), services=dict(data.get("services") or {}),
                                   webhooks={(i["service"], i["channel"]): set(i["webhooks"]) for i in data.get("channels") or []})
-        guard.created = {item["sid"]: (item["service"], item["channel"]) for item in data.get("created") or []}
-        guard.unconfirmed_creates = {(i["service"], i["channel"]): int(i["count"]) for i in data.get("unconfirmed_creates") or []}
+        for item in data.get("created") or []:
+            guard.ledger.record(item["sid"], item["service"], item["channel"])
+        for item in data.get("unconfirmed_creates") or []:
+            key = (item["service"], item["channel"])
+            guard.ledger.unconfirmed_creates[key] = guard.ledger.unconfirmed_creates.get(key, 0) + int(item["count"])
         return guard
 
     def recover(self) -> bool:
@@ -425,8 +416,7 @@ class Guard:
             strangers = sorted(now - before)
             for sid in strangers:
                 if self.unconfirmed_creates.get((service, channel), 0) > 0 and self._delete(service, channel, sid):
-                    with self._lock:
-                        self.unconfirmed_creates[(service, channel)] -= 1
+                    self.ledger.take_unconfirmed((service, channel))
                     self._log(f"deleted webhook {sid}: created by a request interrupted before its answer")
                 else:
                     problems.append(f"webhook {sid} appeared on channel {channel} during the run and was left in place "
