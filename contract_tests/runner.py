@@ -30,7 +30,6 @@ from hypothesis.errors import Flaky
 from hypothesis.stateful import get_state_machine_test
 
 from twilio_webhook_contracts import strategies as request_strategies
-from twilio_webhook_contracts.live import Terminated
 from twilio_webhook_contracts.request import Request
 from twilio_webhook_contracts.target import BudgetExhausted, Target, TargetUnreachable
 
@@ -38,7 +37,6 @@ from .checks import CHECKS, Check, Context
 from .results import CheckFailed, OperationDead, Results
 from .session import Session, TargetGone
 from .stateful import CHANNEL_CAPACITY, Pools, build_machine, fixed_request
-from .stateless import StateEvidence, conclude as conclude_state
 
 __all__ = ["KINDS", "Suite", "SuiteConfig", "derived_sid", "run_suite"]
 
@@ -126,37 +124,17 @@ def run_suite(target: Target, config: SuiteConfig, results: Results | None = Non
     tripped by a target answering 5xx again and again, Ctrl-C, SIGTERM -- says why
     in ``results.aborted``. Pass *results* to keep hold of what was found even if
     an interruption escapes (lands outside the suite's own handling).
+
+    A target on a Twilio host is live: read-only, budgeted and guarded (see
+    :mod:`.engine`); a live run's restore problems are in ``results.notes``.
     """
-    suite = Suite(target, config, results)
-    results = suite.results
-    session = suite.session()
-    evidence = StateEvidence(suite.spec).attach(target)  # sees whether writes are ever read back
-    try:
-        suite.probe(session)
-        if config.workers > 1:
-            suite.run_parallel(config.workers)
-        else:
-            for operation_id in suite.operations:
-                for kind in KINDS:
-                    suite.run_phase(session, operation_id, kind)
-                suite.report_operation(session, operation_id)
-            if config.stateful and not config.stateless:
-                suite.run_stateful(session, suite.pools())
-    except TargetGone as exc:
-        suite.target_gone(session, exc)
-    except BudgetExhausted as exc:
-        results.aborted = f"stopped early: {exc}"
-        results.note(results.aborted)
-    except (KeyboardInterrupt, Terminated) as exc:
-        results.interrupted = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
-        results.aborted = f"interrupted ({results.interrupted})"
-    finally:
-        for each in [session, *suite.worker_sessions]:
-            suite.cleanup(each)
-        evidence.detach(target)
-        suite.finish()
-        conclude_state(results, evidence, declared=config.stateless, checks=config.checks)  # one line if it keeps no state
-    return results
+    from .engine import Engine  # the one guarded engine: live mode and its guard switch on for Twilio hosts
+
+    engine = Engine(target, config, results)
+    engine.execute()
+    if engine.unreachable is not None:
+        raise TargetUnreachable(engine.unreachable)
+    return engine.results
 
 
 class Suite:

@@ -8,9 +8,9 @@ failure reports as its reproduction.
 
 from __future__ import annotations
 
-import re
 from typing import Mapping
 
+from twilio_webhook_contracts.ledger import Ledger, ledger_of
 from twilio_webhook_contracts.request import Request
 from twilio_webhook_contracts.target import Auth, Response, Target, TargetTimeout, TargetUnreachable
 
@@ -19,7 +19,6 @@ from .results import OperationDead, Results, failure_type
 
 __all__ = ["Session", "TargetGone"]
 
-_WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
 #: the read that asks about the same parent as a write
 _PARENT_READS = {"CreateChannelWebhook": "ListChannelWebhook",
                  "UpdateServiceWebhookConfiguration": "FetchServiceWebhookConfiguration"}
@@ -39,8 +38,9 @@ class Session:
         self.checks = checks
         self._response_checks = response_checks_for(checks)
         self.history: list[str] = []
-        #: webhooks this session created and has not deleted: sid -> (service, channel as addressed)
-        self.created: dict[str, tuple[str, str]] = {}
+        #: the run's one ledger of webhooks created and not deleted: sid -> (service, channel as addressed),
+        #: observed on the target (so shared with every session, the state machine and the live guard)
+        self.created: Ledger = ledger_of(target)
 
     def enabled(self, check: str) -> bool:
         return check in self.checks
@@ -72,7 +72,6 @@ class Session:
             raise TargetGone(str(exc)) from None
         if self.enabled("responds_within_timeout"):
             self.results.ran("responds_within_timeout")
-        self._track(response)
         failed: list[str] = []
         for check in self._response_checks:
             if expected_status is not None and check.name == "valid_request_accepted":
@@ -131,15 +130,3 @@ class Session:
     def new_example(self) -> None:
         """Start a fresh reproduction: a failure's steps are the requests of its own example."""
         self.history.clear()
-
-    def _track(self, response: Response) -> None:
-        """Remember webhooks created and deleted, so the run can clean up after itself."""
-        request = response.request
-        if response.auth != "valid":
-            return
-        if request.operation_id == "CreateChannelWebhook" and response.status == 201:
-            data = response.json()
-            if isinstance(data, dict) and isinstance(data.get("sid"), str) and _WEBHOOK_SID.match(data["sid"]):
-                self.created[data["sid"]] = (request.path_params.get("ServiceSid", ""), request.path_params.get("ChannelSid", ""))
-        elif request.operation_id == "DeleteChannelWebhook" and response.status in (204, 404):
-            self.created.pop(request.path_params.get("Sid", ""), None)

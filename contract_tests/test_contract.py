@@ -9,6 +9,11 @@ Run it from any project where twilio-webhook-contracts is installed::
 One test per operation and kind of request (valid, invalid, unauthenticated) and
 one for the stateful suite, so pytest-xdist can spread them; each test fails with
 every check that failed in it, its explanation and a curl line to reproduce it.
+
+Each test is one unit of the same guarded engine ``webhook-contracts run`` uses
+(the ``contract_suite`` fixture): live mode, the guard, skip reasons, budgets and
+stateless detection are the engine's; this file only turns a unit's results into
+a pytest verdict.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ from __future__ import annotations
 import pytest
 
 from twilio_webhook_contracts.pytest_plugin import xdist_worker
+from twilio_webhook_contracts.contract_tests.engine import STATEFUL
 from twilio_webhook_contracts.contract_tests.results import Results
 from twilio_webhook_contracts.contract_tests.runner import KINDS
-from twilio_webhook_contracts.contract_tests.session import TargetGone
 from twilio_webhook_contracts.spec import default_spec
 
 pytestmark = pytest.mark.contract
@@ -26,7 +31,7 @@ pytestmark = pytest.mark.contract
 OPERATIONS = list(default_spec().operations)
 
 
-def _verdict(results: Results) -> None:
+def _verdict(results: Results, nothing: str) -> None:
     replay = f"(seed {results.seed}: replay with --contract-seed {results.seed})"
     if results.failures:
         lines = []
@@ -40,36 +45,19 @@ def _verdict(results: Results) -> None:
         pytest.fail("\n".join(lines), pytrace=False)
     if results.aborted:
         pytest.fail(f"{results.aborted} {replay}", pytrace=False)
-
-
-def _run(suite, action) -> Results:
-    results = Results(seed=suite.seed)
-    session = suite.session(results=results)
-    try:
-        action(session)
-    except TargetGone as exc:
-        suite.target_gone(session, exc)
-    finally:
-        suite.cleanup(session)
-    return results
+    if not sum(results.checks_run.values()):
+        pytest.skip("; ".join(sorted(set(results.skipped.values()))) or nothing)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("operation_id", OPERATIONS)
 def test_operation(contract_suite, operation_id: str, kind: str) -> None:
-    results = _run(contract_suite, lambda session: contract_suite.run_phase(session, operation_id, kind))
-    _verdict(results)
-    if not sum(results.checks_run.values()):
-        reasons = sorted(set(results.skipped.values())) or ["nothing to check for this operation and kind"]
-        pytest.skip("; ".join(reasons))
+    _verdict(contract_suite.run_unit(operation_id, kind), "nothing to check for this operation and kind")
 
 
 def test_stateful(contract_suite, pytestconfig) -> None:
     index, count = xdist_worker(pytestconfig)
     # Under xdist other workers write the account configuration at the same time,
     # so the model leaves it out and uses resources of its own.
-    pools = contract_suite.pools(worker=1 if count > 1 else 0, workers=2 if count > 1 else 1)
-    results = _run(contract_suite, lambda session: contract_suite.run_stateful(session, pools))
-    _verdict(results)
-    if not sum(results.checks_run.values()):
-        pytest.skip("; ".join(sorted(set(results.skipped.values()))) or "no state check selected")
+    results = contract_suite.run_unit(STATEFUL, worker=1 if count > 1 else 0, workers=2 if count > 1 else 1)
+    _verdict(results, "no state check selected")

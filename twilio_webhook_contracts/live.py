@@ -17,6 +17,18 @@ Two facts of Twilio's form API shape the guard:
   arrived. The guard counts creates it has not seen answered, and afterwards
   deletes at most that many unknown webhooks from the run's own channel; any
   other stranger is reported, never deleted.
+
+A field whose value the snapshot holds but a form cannot write back (``null``
+where only a URL clears, ``filters: []``, a legacy filter such as
+``onMessageSend`` that the request enum no longer admits) is *pinned*: the run
+never writes it, and the restore writes back only the fields that differ, one
+by one when a combined write is refused. One bad answer never aborts the
+restore: every step runs whatever the others did.
+
+SIGKILL leaves no chance to restore, so the snapshot, the created webhooks and
+the unanswered creates go to a durable :class:`~twilio_webhook_contracts.journal.Journal`
+before the first write; the next live run (or ``webhook-contracts restore``)
+finds a leftover journal and restores from it first (:meth:`Guard.recover`).
 """
 
 from __future__ import annotations
@@ -30,9 +42,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
+from .ledger import Ledger, ledger_of
 from .request import Request, encode_path_segment, form_pairs
 from .spec import Spec
-from .target import Response, Target, TargetError
+from .target import Response, Target
 
 __all__ = [
     "LIVE_DEFAULTS",
@@ -200,19 +213,23 @@ class Guard:
 
     def __init__(self, target: Target, spec: Spec, *, services: Sequence[str] = (),
                  channels: Sequence[tuple[str, str]] = (), log: Callable[[str], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, journal: Any = None):
         self.target = target
         self.spec = spec
         self.services = list(dict.fromkeys(services))
         self.channels = list(dict.fromkeys(channels))
         self.snapshot: Snapshot | None = None
-        self.created: dict[str, tuple[str, str]] = {}
-        self.unconfirmed_creates: dict[tuple[str, str], int] = {}
+        #: the run's one ledger of created webhooks (observed on the target; the sessions' and the machine's too)
+        self.ledger = ledger_of(target)
         #: requests the last :meth:`restore` sent (every try; not counted against --max-requests)
         self.restore_requests = 0
         self._lock = threading.Lock()
         self._log = log or (lambda line: None)
         self._sleep = sleep
+        #: a :class:`~twilio_webhook_contracts.journal.Journal` (None: no crash safety, e.g. in unit tests)
+        self.journal = journal
+        self._journal_started = time.time()
+        self.ledger.listeners.append(self._journal)  # every change of the ledger reaches the journal
 
     # -- before ----------------------------------------------------------------
 
@@ -226,11 +243,13 @@ class Guard:
         for service, channel in self.channels:
             snapshot.webhooks[(service, channel)] = self._list_webhooks(service, channel)
         self.snapshot = snapshot
+        self._journal()  # before the first write: a SIGKILL from now on loses nothing
         return snapshot
 
     def frozen_fields(self) -> dict[str, list[str]]:
-        """Per update operation, the form fields the run must not write: they were
-        null and a form cannot set them back to null."""
+        """Per update operation, the form fields the run must not write: a form cannot
+        write their present value back (null where only a URL clears, ``[]``, a value
+        the request schema no longer admits, such as a legacy filter)."""
         assert self.snapshot is not None, "take_snapshot() first"
         frozen: dict[str, list[str]] = {}
         pairs = [("UpdateConfigurationWebhook", self.snapshot.account)]
@@ -239,7 +258,7 @@ class Guard:
             if state is None:
                 continue
             for name, schema in self.spec.operation(op).form_fields.items():
-                if state.get(_key(name)) is None and not _clearable(schema):
+                if not _writable(state.get(_key(name)), schema):
                     frozen.setdefault(op, [])
                     if name not in frozen[op]:
                         frozen[op].append(name)
@@ -258,28 +277,15 @@ class Guard:
 
     # -- during ----------------------------------------------------------------
 
-    def before_send(self, request: Request) -> None:
-        """Count a create before it goes out: its answer may never arrive."""
-        if request.operation_id == "CreateChannelWebhook":
-            key = (request.path_params.get("ServiceSid", ""), request.path_params.get("ChannelSid", ""))
-            with self._lock:
-                self.unconfirmed_creates[key] = self.unconfirmed_creates.get(key, 0) + 1
+    @property
+    def created(self) -> Ledger:
+        """The webhooks the run created and has not deleted (the target's ledger)."""
+        return self.ledger
 
-    def after_response(self, response: Response) -> None:
-        """Track webhooks created and deleted (hooked into the target's exchanges)."""
-        request = response.request
-        if request.operation_id == "CreateChannelWebhook":
-            key = (request.path_params.get("ServiceSid", ""), request.path_params.get("ChannelSid", ""))
-            with self._lock:
-                # a 5xx leaves it open whether the webhook was created: it stays unconfirmed
-                if self.unconfirmed_creates.get(key) and response.status < 500:
-                    self.unconfirmed_creates[key] -= 1
-                data = response.json()
-                if response.is_success and isinstance(data, dict) and isinstance(data.get("sid"), str):
-                    self.created[data["sid"]] = key
-        elif request.operation_id == "DeleteChannelWebhook" and response.status in (204, 404):
-            with self._lock:
-                self.created.pop(request.path_params.get("Sid", ""), None)
+    @property
+    def unconfirmed_creates(self) -> dict[tuple[str, str], int]:
+        """Per channel, creates sent whose answer (below 500) never arrived."""
+        return self.ledger.unconfirmed_creates
 
     # -- after -----------------------------------------------------------------
 
@@ -304,19 +310,94 @@ class Guard:
                     self._sleep(_RESTORE_BACKOFF[-1])
         finally:
             self.restore_requests = self.target.limits.sent - sent_before
+        if self._journal in self.ledger.listeners:
+            self.ledger.listeners.remove(self._journal)  # restored: this guard journals no more
+        if not problems and self.journal is not None:
+            self.journal.clear()  # verified: nothing is left for a later run to undo
+        elif self.journal is not None:
+            self.journal.write(self.journal_data())  # what is left, for `webhook-contracts restore` or the next run
+            problems.append(f"the journal {self.journal.path} is kept: the next live run against this account, "
+                            "or `webhook-contracts restore`, tries again")
         return problems
 
     def _restore_once(self) -> list[str]:
+        """One pass over every step; a step that fails in any way is a problem, never the end of the pass."""
         assert self.snapshot is not None
-        problems: list[str] = []
-        problems += self._delete_created()
         snapshot = self.snapshot
+        steps: list[tuple[str, Callable[[], list[str]]]] = [("deleting the created webhooks", self._delete_created)]
         if snapshot.account is not None:
-            problems += self._restore_config("UpdateConfigurationWebhook", {}, snapshot.account, "the account configuration")
+            steps.append(("the account configuration", lambda: self._restore_config(
+                "UpdateConfigurationWebhook", {}, snapshot.account, "the account configuration")))  # type: ignore[arg-type]
         for service, state in snapshot.services.items():
-            problems += self._restore_config("UpdateServiceWebhookConfiguration", {"ChatServiceSid": service}, state,
-                                             f"service {service}'s configuration")
+            steps.append((f"service {service}'s configuration", lambda service=service, state=state: self._restore_config(
+                "UpdateServiceWebhookConfiguration", {"ChatServiceSid": service}, state, f"service {service}'s configuration")))
+        problems: list[str] = []
+        for what, step in steps:
+            try:
+                problems += step()
+            except Exception as exc:  # noqa: BLE001 - one bad answer must not cost the other steps
+                problems.append(f"{what}: the restore step failed ({type(exc).__name__}: {exc})")
         return problems
+
+    # -- the journal -----------------------------------------------------------
+
+    def _journal(self) -> None:
+        """Write the snapshot and the ledger to the journal (callers hold the lock, or run alone)."""
+        if self.journal is None or self.snapshot is None:
+            return
+        self.journal.write(self.journal_data())
+
+    def journal_data(self) -> dict[str, Any]:
+        """What a later run needs to undo this one (no secret: sids, base URLs, configurations)."""
+        assert self.snapshot is not None
+        snapshot = self.snapshot
+        return {
+            "account_sid": self.target.credentials.account_sid,
+            "conversations_url": self.target.conversations_url,
+            "chat_url": self.target.chat_url,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._journal_started)),
+            "account": snapshot.account,
+            "services": snapshot.services,
+            "channels": [{"service": s, "channel": c, "webhooks": sorted(sids)} for (s, c), sids in snapshot.webhooks.items()],
+            "created": [{"sid": sid, "service": s, "channel": c} for sid, (s, c) in sorted(self.created.items())],
+            "unconfirmed_creates": [{"service": s, "channel": c, "count": n}
+                                    for (s, c), n in sorted(self.unconfirmed_creates.items()) if n > 0],
+        }
+
+    @classmethod
+    def from_journal(cls, target: Target, spec: Spec, data: Mapping[str, Any], **options: Any) -> "Guard":
+        """A guard holding a journal's snapshot and ledger, ready to :meth:`restore` it."""
+        channels = [(item["service"], item["channel"]) for item in data.get("channels") or []]
+        guard = cls(target, spec, services=list(data.get("services") or {}), channels=channels, **options)
+        guard.snapshot = Snapshot(account=data.get("account"), services=dict(data.get("services") or {}),
+                                  webhooks={(i["service"], i["channel"]): set(i["webhooks"]) for i in data.get("channels") or []})
+        for item in data.get("created") or []:
+            guard.ledger.record(item["sid"], item["service"], item["channel"])
+        for item in data.get("unconfirmed_creates") or []:
+            key = (item["service"], item["channel"])
+            guard.ledger.unconfirmed_creates[key] = guard.ledger.unconfirmed_creates.get(key, 0) + int(item["count"])
+        return guard
+
+    def recover(self) -> bool:
+        """Restore from a journal an earlier run left behind (killed before its restore); False if none.
+
+        Raises :class:`LiveError` when that restore cannot be verified: a new run
+        would take the changed state for the original one.
+        """
+        if self.journal is None:
+            return False
+        data = self.journal.read()
+        if data is None:
+            return False
+        self._log(f"live journal: an earlier run (started {data.get('started', '?')}) ended without restoring; "
+                  f"restoring from {self.journal.path} first")
+        earlier = Guard.from_journal(self.target, self.spec, data, log=self._log, sleep=self._sleep, journal=self.journal)
+        problems = earlier.restore()
+        self.restore_requests += earlier.restore_requests
+        if problems:
+            raise LiveError("the restore from the journal of an earlier run failed: " + "; ".join(problems))
+        self._log("live journal: the earlier run's changes are undone (verified); the journal is cleared")
+        return True
 
     def _delete_created(self) -> list[str]:
         problems = []
@@ -335,8 +416,7 @@ class Guard:
             strangers = sorted(now - before)
             for sid in strangers:
                 if self.unconfirmed_creates.get((service, channel), 0) > 0 and self._delete(service, channel, sid):
-                    with self._lock:
-                        self.unconfirmed_creates[(service, channel)] -= 1
+                    self.ledger.take_unconfirmed((service, channel))
                     self._log(f"deleted webhook {sid}: created by a request interrupted before its answer")
                 else:
                     problems.append(f"webhook {sid} appeared on channel {channel} during the run and was left in place "
@@ -354,17 +434,19 @@ class Guard:
         operation = self.spec.operation(update_op)
         fields: dict[str, Any] = {}
         for name, schema in operation.form_fields.items():
-            value = state.get(_key(name))
-            if value is None:
-                if _clearable(schema):
-                    fields[name] = ""
-            else:
-                fields[name] = value
-        request = Request.build(update_op, operation.method, _path(operation.path, params), path_params=params,
-                                form=form_pairs(fields))
-        response = self._send(request)
-        if response is None or response.status != 200:
-            status = "no answer" if response is None else f"answered {response.status}"
+            key = _key(name)
+            if key not in state or not _writable(state[key], schema):
+                continue  # pinned: never written by the run, so never written back
+            if current is not None and _same(state[key], current.get(key)):
+                continue  # unchanged: writing it could only go wrong
+            fields[name] = "" if state[key] is None else state[key]
+        status = self._write_config(update_op, operation, params, fields)
+        if status is not None and status.startswith("answered 4") and len(fields) > 1:
+            # refused, not failed: write field by field, so one value the server will not take keeps none of the others back
+            statuses = {name: self._write_config(update_op, operation, params, {name: value}) for name, value in fields.items()}
+            refused = {name: status for name, status in statuses.items() if status is not None}
+            status = "; ".join(f"{name}: {status}" for name, status in refused.items()) if refused else None
+        if status is not None:
             return [f"{what} could not be written back ({status}); it should be: {_describe(state)}"]
         try:
             seen = self._read_config(fetch_op, params, update_op)
@@ -374,6 +456,17 @@ class Guard:
         if differences:
             return [f"{what} still differs after restore in {', '.join(differences)}; it should be: {_describe(state)}"]
         return []
+
+    def _write_config(self, update_op: str, operation: Any, params: Mapping[str, str], fields: Mapping[str, Any]) -> str | None:
+        """One update with *fields*; None when accepted (or nothing to write), else what went wrong."""
+        if not fields:
+            return None
+        request = Request.build(update_op, operation.method, _path(operation.path, params), path_params=params,
+                                form=form_pairs(dict(fields)))
+        response = self._send(request)
+        if response is not None and response.status == 200:
+            return None
+        return "no answer" if response is None else f"answered {response.status}"
 
     # -- requests --------------------------------------------------------------
 
@@ -419,7 +512,7 @@ class Guard:
         for attempt in range(_RESTORE_ATTEMPTS):
             try:
                 response = self.target.send(request, budgeted=False)
-            except TargetError:
+            except Exception:  # noqa: BLE001 - an odd answer (e.g. an unparsable Retry-After) is a failed try
                 response = None
             if response is not None and response.status < 500 and response.status != 429:
                 return response
@@ -441,6 +534,27 @@ def _key(form_field: str) -> str:
     import re
 
     return re.sub(r"(?<!^)(?=[A-Z])", "_", form_field.split(".")[-1]).lower()
+
+
+def _writable(value: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether a form can write *value* back: null only where an empty string clears, a list only
+    non-empty with every item admitted, a scalar only when the request schema admits it."""
+    import re
+
+    if value is None:
+        return _clearable(schema)
+    if isinstance(value, list):
+        items = schema.get("items") or {}
+        return schema.get("type") == "array" and bool(value) and all(_writable(item, items) for item in value if item is not None) \
+            and None not in value
+    if isinstance(value, bool) or isinstance(value, (dict, float)):
+        return False
+    if "enum" in schema and value not in schema["enum"]:
+        return False
+    if isinstance(value, str):
+        pattern = schema.get("pattern")
+        return schema.get("type", "string") == "string" and (pattern is None or re.search(pattern, value) is not None)
+    return schema.get("type") == "integer" and isinstance(value, int)
 
 
 def _clearable(schema: Mapping[str, Any]) -> bool:

@@ -98,11 +98,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--contract-channel-sid", metavar="CH…", default=None, help="real channel to use (live)")
     group.addoption("--contract-request-timeout", metavar="S", type=float, default=10.0,
                     help="seconds to wait for each answer (default 10)")
+    # live mode: automatic for twilio.com hosts, as in `webhook-contracts run` (the same engine and guard)
+    group.addoption("--contract-live", action="store_true", default=False,
+                    help="treat the contract target as live Twilio (automatic for twilio.com hosts)")
+    group.addoption("--contract-allow-writes", action="store_true", default=False,
+                    help="live: allow writes (snapshot, journal and restore); without it only read-only checks run")
+    group.addoption("--contract-max-requests", metavar="N", type=int, default=None,
+                    help="stop after N requests (live default 1500)")
+    group.addoption("--contract-rate-limit", metavar="R", type=float, default=None,
+                    help="at most R requests per second (live default 5)")
+    group.addoption("--contract-journal", metavar="PATH", default=None,
+                    help="live: the crash-safe journal (default as for `webhook-contracts run --journal`)")
 
 
 _OPTIONS = ("--contract-target", "--contract-conversations-url", "--contract-chat-url", "--contract-max-examples",
             "--contract-seed", "--contract-checks", "--contract-exclude-checks", "--contract-service-sid",
-            "--contract-channel-sid")
+            "--contract-channel-sid", "--contract-max-requests", "--contract-rate-limit", "--contract-journal")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -127,6 +138,10 @@ def _check_options(config: pytest.Config) -> None:
     timeout = option("--contract-request-timeout")
     if not (math.isfinite(timeout) and timeout > 0):
         raise pytest.UsageError("--contract-request-timeout must be a positive number of seconds")
+    for name in ("--contract-max-requests", "--contract-rate-limit"):
+        value = option(name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise pytest.UsageError(f"{name} must be a positive number")
     service = option("--contract-service-sid")
     if service is not None and not re.fullmatch(r"IS[0-9a-fA-F]{32}", service):
         raise pytest.UsageError(f"--contract-service-sid must be IS followed by 32 hex digits, got {service!r}")
@@ -153,6 +168,9 @@ def _check_options(config: pytest.Config) -> None:
                                 "--contract-conversations-url and --contract-chat-url")
     if conversations:
         _environment_credentials()
+    if _live(config) and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("a live contract run cannot be spread over pytest-xdist workers (each would snapshot "
+                                "and restore the same account); run it without -n")
 
 
 def _names(value: str | None) -> list[str]:
@@ -233,41 +251,126 @@ def contract_target(pytestconfig: pytest.Config):
     credentials = _environment_credentials()
     _remember_secrets(pytestconfig, credentials)
     try:
-        target = Target(conversations, chat, credentials=credentials, timeout=timeout)
+        target = Target(conversations, chat, credentials=credentials, timeout=timeout, limits=_limits(pytestconfig))
     except TargetError as exc:
         raise pytest.UsageError(str(exc)) from None
     with target:
         yield target
 
 
+def _live(config: pytest.Config) -> bool:
+    """Live mode as the user asked for it: ``--contract-live``, or a twilio.com host among the URLs."""
+    from twilio_webhook_contracts.live import is_live_url
+
+    option = config.getoption
+    return bool(option("--contract-live")) or any(
+        is_live_url(option(name)) for name in ("--contract-target", "--contract-conversations-url", "--contract-chat-url"))
+
+
+def _limits(config: pytest.Config):
+    """The budgets: the options, and live mode's defaults where none was given."""
+    from twilio_webhook_contracts.live import LIVE_DEFAULTS
+    from twilio_webhook_contracts.target import Limits
+
+    live = _live(config)
+    max_requests = config.getoption("--contract-max-requests")
+    rate_limit = config.getoption("--contract-rate-limit")
+    if not live:
+        return Limits(max_requests=max_requests, rate_limit=rate_limit)
+    return Limits(max_requests=max_requests or int(LIVE_DEFAULTS["max_requests"]),
+                  rate_limit=rate_limit or LIVE_DEFAULTS["rate_limit"], time_budget=LIVE_DEFAULTS["time_budget"],
+                  max_server_errors=int(LIVE_DEFAULTS["max_server_errors"]))
+
+
 @pytest.fixture(scope="session")
 def contract_suite(contract_target, pytestconfig: pytest.Config):
-    """The configured suite (seed, checks, pinned sids) the bundled tests run phases of."""
+    """The guarded engine the bundled tests run units of (one per operation and kind, and the stateful suite).
+
+    The same engine as ``webhook-contracts run``: a twilio.com target is live --
+    read-only unless ``--contract-allow-writes``, snapshot and journal before the
+    first write, created webhooks deleted and the configuration restored (and
+    verified) when the session ends, budgets. A restore that fails ends the
+    session with exit status 5 and says what is left changed.
+    """
     from twilio_webhook_contracts.contract_tests.checks import select_checks
-    from twilio_webhook_contracts.contract_tests.runner import Suite, SuiteConfig
+    from twilio_webhook_contracts.contract_tests.engine import Engine, LiveError
+    from twilio_webhook_contracts.contract_tests.runner import SuiteConfig
+    from twilio_webhook_contracts.live import LIVE_DEFAULTS
+    from twilio_webhook_contracts.target import TargetUnreachable
 
     option = pytestconfig.getoption
     try:
         checks = select_checks(_names(option("--contract-checks")), _names(option("--contract-exclude-checks")))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    live = _live(pytestconfig)
+    if live and xdist_worker(pytestconfig)[1] > 1:
+        pytest.exit("twilio-webhook-contracts: a live contract run cannot be spread over pytest-xdist workers "
+                    "(each would snapshot and restore the same account); run it without -n", returncode=2)
     config = SuiteConfig(
-        max_examples=option("--contract-max-examples") or 25,
+        max_examples=option("--contract-max-examples") or (int(LIVE_DEFAULTS["max_examples"]) if live else 25),
         seed=_seed(pytestconfig),
         checks=checks,
         service_sid=option("--contract-service-sid"),
         channel_sid=option("--contract-channel-sid"),
         database=None,
     )
-    suite = Suite(contract_target, config)
-    from twilio_webhook_contracts.target import TargetUnreachable
-
+    engine = Engine(contract_target, config, live=live, allow_writes=option("--contract-allow-writes"),
+                    journal=option("--contract-journal"))
     try:
-        suite.probe(suite.session())
+        engine.start()
     except TargetUnreachable as exc:
         pytest.exit(f"twilio-webhook-contracts: {exc}", returncode=3)
-    pytestconfig.stash[_SEED] = suite.seed
-    yield suite
+    except LiveError as exc:
+        pytest.exit(f"twilio-webhook-contracts: live run refused: {exc}", returncode=2)
+    pytestconfig.stash[_SEED] = engine.seed
+    with _restore_undisturbed(engine.live) as signals:
+        try:
+            yield engine
+        finally:
+            signals.hold()  # from here on, no signal cuts the restore short
+            problems = engine.close()
+    if problems:
+        pytestconfig.stash[_RESTORE_PROBLEMS] = problems
+
+
+_RESTORE_PROBLEMS = pytest.StashKey["list[str]"]()
+
+
+class _restore_undisturbed:
+    """In a live session: SIGTERM interrupts the tests once (as Ctrl-C does, so the session's
+    teardown restores), and once :meth:`hold` is called no SIGINT or SIGTERM cuts the restore short."""
+
+    def __init__(self, live: bool):
+        import threading
+
+        self.active = live and threading.current_thread() is threading.main_thread()
+        self.previous: dict[int, object] = {}
+
+    def __enter__(self) -> "_restore_undisturbed":
+        import signal
+
+        if self.active:
+            def interrupt(signum, frame):
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                raise KeyboardInterrupt
+
+            self.previous = {signal.SIGINT: signal.getsignal(signal.SIGINT),
+                             signal.SIGTERM: signal.signal(signal.SIGTERM, interrupt)}
+        return self
+
+    def hold(self) -> None:
+        import signal
+
+        if self.active:
+            for sig in self.previous:
+                signal.signal(sig, signal.SIG_IGN)
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
 _SEED = pytest.StashKey[int]()
@@ -325,6 +428,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     seed = config.stash.get(_SEED, None)
     if seed is not None:
         terminalreporter.write_line(f"twilio-webhook-contracts: seed {seed} (replay with --contract-seed {seed})")
+    problems = config.stash.get(_RESTORE_PROBLEMS, None)
+    if problems:
+        secrets = config.stash.get(_SECRETS, ())
+        terminalreporter.write_line("twilio-webhook-contracts: LIVE RESTORE FAILED -- the account was left changed:", red=True)
+        for problem in problems:
+            terminalreporter.write_line(f"twilio-webhook-contracts:   {_redact(problem, secrets)}", red=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A live session that could not restore the account ends with status 5, as ``webhook-contracts run``."""
+    if session.config.stash.get(_RESTORE_PROBLEMS, None):
+        session.exitstatus = 5
 
 
 def xdist_worker(config: pytest.Config) -> tuple[int, int]:

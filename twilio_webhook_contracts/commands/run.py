@@ -20,7 +20,6 @@ import os
 import random
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,10 +70,18 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-server-errors", type=int, default=None, metavar="N",
                        help="circuit breaker: stop the run after N answers in a row with a 5xx status "
                             "(live default %d; 0 never stops; off by default against other targets)" % 10)
+    add_journal_argument(group)
     group.add_argument("--profile", choices=("dev", "ci", "nightly"), default=None,
                        help="examples per operation: dev 10, ci 50, nightly 500 (--max-examples overrides)")
     group.add_argument("--history", metavar="PATH", help="append this run's results to a SQLite history file "
                                                           "(read it with `webhook-contracts history`)")
+
+
+def add_journal_argument(group) -> None:
+    group.add_argument("--journal", metavar="PATH", default=None,
+                       help="live: the crash-safe journal of the snapshot and the created webhooks (default "
+                            "$WEBHOOK_CONTRACTS_JOURNAL, else one file per account and hosts in "
+                            "$XDG_STATE_HOME/webhook-contracts, i.e. ~/.local/state/webhook-contracts)")
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -119,6 +126,7 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from twilio_webhook_contracts.contract_tests.checks import select_checks
+    from twilio_webhook_contracts.contract_tests.engine import Engine
     from twilio_webhook_contracts.contract_tests.results import Results
     from twilio_webhook_contracts.contract_tests.runner import SuiteConfig
 
@@ -161,160 +169,66 @@ def run(args: argparse.Namespace) -> int:
             stateful=not args.no_stateful,
             stateless=args.stateless,
             workers=args.workers,
-            shrink=not args.no_shrink and not live,  # live: every shrink step is another request to production
+            shrink=not args.no_shrink,  # live: the engine turns shrinking off
             database=_database(args),
             progress=out.progress,
-            allow_writes=not live or args.allow_writes,
-            generate_resources=not live,  # live: only --service-sid and --channel-sid are ever touched
         )
         secrets = secret_forms(credentials)
         mode = (" (live mode" + (", writes allowed)" if args.allow_writes else ", read-only)")) if live else ""
         out.progress(f"target: {description}{mode}; seed {seed} (replay with --seed {seed})")
         results = Results(seed=seed)
-        return _run_guarded(args, target, config, results, checks, live, description, secrets, out)
+        engine = Engine(target, config, results, live=live, allow_writes=args.allow_writes,
+                        journal=getattr(args, "journal", None))
+        return _run_guarded(args, engine, description, secrets, out)
 
 
-def _run_guarded(args: argparse.Namespace, target, config, results, checks, live: bool, description: str,
-                 secrets, out: "_Printer") -> int:
-    """Run the suite with live mode's guard around it; write the reports; the exit status.
+def _run_guarded(args: argparse.Namespace, engine, description: str, secrets, out: "_Printer") -> int:
+    """Run the suite through the guarded engine; print and write the reports; the exit status.
 
-    Signals: the first SIGINT/SIGTERM interrupts the suite; from then on -- and
-    from the moment the suite is over -- signals are only remembered, so the
-    restore and the reports are never cut short. Wherever the one interruption
-    lands, it lands inside the ``try`` below, and the restore after it runs.
+    The engine owns live mode, the guard, signals and the accounting (see
+    :mod:`twilio_webhook_contracts.contract_tests.engine`); this is only output.
     """
-    from twilio_webhook_contracts.contract_tests.checks import CHECKS
-    from twilio_webhook_contracts.contract_tests.runner import run_suite
+    from twilio_webhook_contracts.contract_tests.engine import LiveError
 
-    from ..live import interruptible, signal_name
-    from ..target import TargetUnreachable
+    from ..journal import JournalError
 
-    guard = None
-    unreachable = False
-    escaped: BaseException | None = None
-    restore_problems: list[str] = []
-    with interruptible() as signals:
-        target.hold = signals.held  # a signal never lands between counting a request and writing it
-        try:
-            try:
-                if live:
-                    config.operations = _live_operations(args, config, results)
-                    guard = _start_guard(target, args, config, out, secrets)
-                    unreachable = guard is None
-                if not unreachable:
-                    run_suite(target, config, results)
-            finally:
-                signals.disarm()
-        except TargetUnreachable as exc:
-            unreachable = True
-            print(f"webhook-contracts: error: {redact_line(str(exc), secrets)}", file=sys.stderr)
-        except BaseException as exc:  # noqa: BLE001 - re-raised after the restore (interruptions: reported)
-            escaped = exc
-        if results.finished is None:  # interrupted before the suite's own accounting (e.g. during the snapshot)
-            results.finished = time.time()
-            results.requests_sent, results.retries = target.limits.sent, target.retries
-        if guard is not None:
-            out.progress("live restore: deleting the webhooks this run created, writing back what it changed ...")
-            try:
-                restore_problems = guard.restore()
-            except Exception as exc:  # noqa: BLE001 - a bug here must still end in the loud message and status 5
-                restore_problems = [f"the restore stopped with an unexpected error ({type(exc).__name__}: {exc}); "
-                                    f"before the run the account was: {guard.describe_snapshot()}"]
-            results.target["restore_requests"] = guard.restore_requests
-            out.progress(f"live restore: {'FAILED' if restore_problems else 'done, verified'} "
-                         f"({guard.restore_requests} requests)")
-        target.close()
-        interruption = _interruption(escaped, signals.first)
-        if interruption:  # landed outside the suite's own handling
-            if not results.interrupted:
-                results.interrupted = interruption
-                results.aborted = f"interrupted ({results.interrupted})"
-        elif escaped is not None:
-            raise escaped
-        if signals.first and not results.interrupted:  # arrived after the suite was over: honoured now
-            results.interrupted = signals.first
-            late = f"interrupted ({signals.first}) while the run was finishing"
-            results.aborted = f"{results.aborted}; then {late}" if results.aborted else late
-            results.note(f"{signals.first} received while the run was finishing"
-                         + (" (the live restore was completed first)" if guard is not None else ""))
-        held = [signal_name(signum) for signum in signals.received[1:]]
-        if held:
-            results.note(f"further signals ({', '.join(held)}) arrived while the run was cleaning up; "
-                         "they were held until the restore and the reports were done")
-        if unreachable and not restore_problems and not results.interrupted:
+    try:
+        results = engine.execute()
+    except JournalError as exc:
+        raise UsageError(f"live run refused: {exc}") from None
+    except LiveError as exc:
+        raise UsageError(f"live run refused: cannot snapshot the configuration it would change: {exc}") from None
+    finally:
+        engine.target.close()
+    restore_problems = engine.restore_problems
+    if engine.unreachable is not None:
+        print(f"webhook-contracts: error: {redact_line(engine.unreachable, secrets)}", file=sys.stderr)
+        if not restore_problems and not results.interrupted:
             return EXIT_UNREACHABLE
-        results.target["description"] = description
-        results.target["live"] = live
-        if live:
-            results.target["writes_allowed"] = bool(args.allow_writes)
-        for name in CHECKS:
-            if name not in checks:
-                results.skip(name, "not selected (--checks/--exclude-checks)")
-            elif args.no_stateful and CHECKS[name].family == "state":
-                results.skip(name, "the stateful suite was not run (--no-stateful)")
-            elif live and not args.allow_writes and not results.checks_run[name]:
-                results.skip(name, "live run without --allow-writes: only read-only and rejected-read checks run")
-            elif results.aborted and not results.checks_run[name]:
-                results.skip(name, "not reached: the run ended early")
-        for problem in restore_problems:
-            results.note(f"RESTORE FAILED: {problem}")
-        from ..report import console_summary
+    results.target["description"] = description
+    from ..report import console_summary
 
-        print(console_summary(results, verbose=args.verbose, secrets=secrets), flush=True)
-        try:
-            _write_reports(args, results, secrets)
-            _record_history(args, results, secrets)
-        except UsageError as exc:
-            if not restore_problems:
-                raise
-            print(f"webhook-contracts: error: {redact_line(str(exc), secrets)}", file=sys.stderr)
-        if restore_problems:  # last, so that nothing printed after it can push it out of sight
-            print("webhook-contracts: LIVE RESTORE FAILED -- the account was left changed:", file=sys.stderr)
-            for problem in restore_problems:
-                print(f"webhook-contracts:   {redact_line(problem, secrets)}", file=sys.stderr)
-            return EXIT_RESTORE_FAILED
-        if results.interrupted:
-            return 143 if results.interrupted == "SIGTERM" else 130
-    late = _late_signal(signals.received, results)
-    if late is not None:
-        return late
+    print(console_summary(results, verbose=args.verbose, secrets=secrets), flush=True)
+    try:
+        _write_reports(args, results, secrets)
+        _record_history(args, results, secrets)
+    except UsageError as exc:
+        if not restore_problems:
+            raise
+        print(f"webhook-contracts: error: {redact_line(str(exc), secrets)}", file=sys.stderr)
+    if restore_problems:  # last, so that nothing printed after it can push it out of sight
+        print_restore_failure(restore_problems, secrets)
+        return EXIT_RESTORE_FAILED
+    if results.interrupted:
+        return 143 if results.interrupted == "SIGTERM" else 130
     return EXIT_VIOLATIONS if results.failures or results.aborted else EXIT_OK
 
 
-def _late_signal(received: list[int], results) -> int | None:
-    """130/143 for a signal that arrived after the run's last look at its signals (while the
-    summary and reports were written): too late for the reports, never swallowed."""
-    import signal as signals
-
-    if not received or results.interrupted:
-        return None
-    name = "SIGTERM" if received[0] == signals.SIGTERM else "SIGINT"
-    print(f"webhook-contracts: interrupted ({name}) as the run ended; the reports above do not say so",
-          file=sys.stderr, flush=True)
-    return 143 if name == "SIGTERM" else 130
-
-
-def _interruption(escaped: BaseException | None, first_signal: str | None) -> str | None:
-    """``"SIGINT"``/``"SIGTERM"`` when *escaped* is, or was caused by, the run's interruption.
-
-    A signal can land anywhere -- also deep inside Hypothesis, which may then fail
-    on its own internal assertions while handling it. What escapes is then a
-    different exception with the interruption in its chain (or, when the chain
-    was lost, after a signal arrived): it is reported as the interruption it is,
-    not as an internal error.
-    """
-    from ..live import Terminated
-
-    seen = set()
-    exc = escaped
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, Terminated):
-            return "SIGTERM"
-        if isinstance(exc, KeyboardInterrupt):
-            return "SIGINT"
-        exc = exc.__cause__ or exc.__context__
-    return first_signal if escaped is not None else None
+def print_restore_failure(problems, secrets) -> None:
+    """The loud last word of a live run that left the account changed (``run``, ``verify``, ``restore``)."""
+    print("webhook-contracts: LIVE RESTORE FAILED -- the account was left changed:", file=sys.stderr)
+    for problem in problems:
+        print(f"webhook-contracts:   {redact_line(problem, secrets)}", file=sys.stderr)
 
 
 #: Sane ranges of the numeric options (beyond them a wait or a socket timeout overflows: a usage error, not a crash).
@@ -366,56 +280,6 @@ def _limits(args: argparse.Namespace, live: bool):
         time_budget=args.time_budget if args.time_budget is not None else default("time_budget"),
         max_server_errors=int(breaker) if breaker else None,
     )
-
-
-def _live_operations(args: argparse.Namespace, config, results) -> list[str]:
-    """Live runs touch only resources the user named: no service or channel is ever generated."""
-    from ..spec import default_spec
-
-    operations = []
-    for op in default_spec():
-        names = {p.name for p in op.path_parameters}
-        reason = None
-        if names & {"ChatServiceSid", "ServiceSid"} and not args.service_sid:
-            reason = "live runs use a real service (--service-sid)"
-        elif "ChannelSid" in names and not args.channel_sid:
-            reason = "live runs use a real channel (--channel-sid)"
-        if reason:
-            config.progress(f"{op.operation_id:36} skipped: {reason}")
-            results.note(f"{op.operation_id}: skipped: {reason}")
-            continue
-        operations.append(op.operation_id)
-    return operations
-
-
-def _start_guard(target, args: argparse.Namespace, config, out: "_Printer", secrets):
-    """Snapshot what the run may change, before its first write; None when the target cannot be read."""
-    from ..live import Guard, LiveError
-    from ..target import TargetUnreachable
-
-    services = [args.service_sid] if args.service_sid else []
-    channels = [(args.service_sid, args.channel_sid)] if args.service_sid and args.channel_sid else []
-    guard = Guard(target, target.spec, services=services, channels=channels, log=out.progress)
-    try:
-        guard.take_snapshot()
-    except TargetUnreachable as exc:
-        print(f"webhook-contracts: error: {redact_line(str(exc), secrets)}", file=sys.stderr)
-        return None
-    except LiveError as exc:
-        if target.unreachable:  # nothing answered at all: exit 3 as documented, not a usage error
-            print(f"webhook-contracts: error: {redact_line(target.unreachable[0], secrets)}", file=sys.stderr)
-            return None
-        raise UsageError(f"live run refused: cannot snapshot the configuration it would change: {exc}") from None
-    target.observers.append(guard)
-    frozen = guard.frozen_fields()
-    pins: dict[str, dict[str, Any]] = {op: {name: None for name in fields} for op, fields in frozen.items()}
-    # A studio webhook needs a real Studio Flow; a live run creates only webhook-type ones.
-    pins.setdefault("CreateChannelWebhook", {})["Type"] = "webhook"
-    config.form_pins = pins
-    if args.allow_writes:
-        for op, fields in frozen.items():
-            out.progress(f"{op:36} never writes {', '.join(fields)}: unset now, and a form cannot unset it again")
-    return guard
 
 
 def _record_history(args: argparse.Namespace, results, secrets) -> None:

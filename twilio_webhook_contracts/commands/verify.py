@@ -14,7 +14,13 @@ found to keep no state counts: declare it with ``--stateless``); 2 usage error;
 3 a target was unreachable -- the others are still verified and shown, the
 unreachable one's column reads "unreachable", and 3 wins over 1 because the
 matrix is incomplete; 4 the run against a target crashed (a bug of this tool:
-its column reads "error", the others are still verified).
+its column reads "error", the others are still verified); 5 a live target could not be
+restored (said last, on stderr; wins over every other status); 130/143 interrupted.
+
+Every target goes through the same guarded engine as ``run``
+(:mod:`twilio_webhook_contracts.contract_tests.engine`): a twilio.com target is
+verified in live mode -- read-only unless ``--allow-writes``, snapshot, journal
+and restore, budgets -- and a target's counts equal ``run``'s for it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,26 @@ from ..cli import UsageError
 
 _LABEL = re.compile(r"([A-Za-z0-9_.\-]{1,40})=(.+)\Z")
 EMBEDDED = "mock"
+
+
+def add_live_arguments(parser: argparse.ArgumentParser) -> None:
+    """Live mode for verify: the same engine and guard as ``run`` (automatic for twilio.com hosts)."""
+    from .run import add_journal_argument
+
+    group = parser.add_argument_group(
+        "live targets", "A twilio.com target (or any, with --live) is verified in live mode, as `run` does: read-only "
+                        "unless --allow-writes, snapshot and restore, budgets per target.")
+    group.add_argument("--live", action="store_true", help="treat every URL target as live Twilio")
+    group.add_argument("--allow-writes", action="store_true",
+                       help="live: allow writes (snapshot and restore); without it only read-only checks run")
+    group.add_argument("--max-requests", type=int, default=None, metavar="N", help="per target (live default 1500)")
+    group.add_argument("--rate-limit", type=float, default=None, metavar="R", help="requests per second (live default 5)")
+    group.add_argument("--time-budget", type=float, default=None, metavar="S", help="per target (live default 900)")
+    group.add_argument("--max-retry-wait", type=float, default=30.0, metavar="S",
+                       help="wait at most S seconds before retrying a 429/503 (default 30)")
+    group.add_argument("--max-server-errors", type=int, default=None, metavar="N",
+                       help="circuit breaker: 5xx answers in a row before a target's run stops (live default 10)")
+    add_journal_argument(group)
 
 
 def register(subparsers) -> None:
@@ -49,6 +75,7 @@ def register(subparsers) -> None:
     group.add_argument("--request-timeout", type=float, default=10.0, metavar="S",
                        help="seconds to wait for each answer (default 10)")
     add_suite_arguments(parser)
+    add_live_arguments(parser)
     # one matrix compares targets on the same generated requests: no example database unless asked
     parser.set_defaults(handler=run, database=None)
 
@@ -119,11 +146,13 @@ def run(args: argparse.Namespace) -> int:
     import random
 
     from twilio_webhook_contracts.contract_tests.checks import select_checks
-    from twilio_webhook_contracts.contract_tests.runner import SuiteConfig, run_suite
+    from twilio_webhook_contracts.contract_tests.engine import Engine, LiveError
+    from twilio_webhook_contracts.contract_tests.runner import SuiteConfig
 
+    from ..live import LIVE_DEFAULTS, is_live_url
     from ..matrix import Matrix, TargetRun
-    from ..target import Target, TargetError, TargetUnreachable
-    from .run import validate_suite_options
+    from ..target import Target, TargetError
+    from .run import EXIT_RESTORE_FAILED, _limits, print_restore_failure, validate_suite_options
 
     validate_suite_options(args)
     specs = [parse_target(text) for text in args.targets]
@@ -155,24 +184,35 @@ def run(args: argparse.Namespace) -> int:
             print(line, flush=True)
 
     runs: list[TargetRun] = []
+    restore_problems: list[str] = []
+    interrupted: str | None = None
     for spec in specs:
+        if interrupted:
+            break
         with _served(spec, args) as (conversations_url, chat_url, target_credentials):
             if spec.embedded:
                 secrets += _secret_forms(target_credentials)
-            progress(f"== {spec.label}: {conversations_url}" + ("" if chat_url == conversations_url else f" + {chat_url}"))
+            live = not spec.embedded and (args.live or is_live_url(conversations_url) or is_live_url(chat_url))
+            mode = (" (live mode" + (", writes allowed)" if args.allow_writes else ", read-only)")) if live else ""
+            progress(f"== {spec.label}: {conversations_url}" + ("" if chat_url == conversations_url else f" + {chat_url}")
+                     + mode)
+            if live and args.channel_sid and not args.service_sid:
+                raise UsageError("--channel-sid needs --service-sid in a live run (the channel's service)")
             config = SuiteConfig(
-                max_examples=args.max_examples or 50, seed=seed, checks=checks,
-                service_sid=args.service_sid, channel_sid=args.channel_sid,
+                max_examples=args.max_examples or (int(LIVE_DEFAULTS["max_examples"]) if live else 50), seed=seed,
+                checks=checks, service_sid=args.service_sid, channel_sid=args.channel_sid,
                 stateful=not args.no_stateful, stateless=args.stateless, shrink=not args.no_shrink,
                 database=args.database or "none", progress=progress, workers=args.workers,
             )
-            target = Target(conversations_url, chat_url, credentials=target_credentials, timeout=args.request_timeout)
+            target = Target(conversations_url, chat_url, credentials=target_credentials, timeout=args.request_timeout,
+                            max_retry_wait=args.max_retry_wait, limits=_limits(args, live))
+            engine = Engine(target, config, live=live, allow_writes=args.allow_writes, journal=args.journal)
             try:
                 with target:
-                    results = run_suite(target, config)
-            except TargetUnreachable as exc:
-                message = _one_line(str(exc), secrets)
-                progress(f"{spec.label}: unreachable: {message}")
+                    results = engine.execute()
+            except LiveError as exc:
+                message = _one_line(f"live run refused: {exc}", secrets)
+                progress(f"{spec.label}: {message}")
                 runs.append(TargetRun(spec.label, conversations_url, chat_url, error=message))
                 continue
             except Exception as exc:  # noqa: BLE001 - one target's crash must not hide the others' results
@@ -180,13 +220,14 @@ def run(args: argparse.Namespace) -> int:
                 progress(f"{spec.label}: {message}")
                 runs.append(TargetRun(spec.label, conversations_url, chat_url, error=message, crashed=True))
                 continue
+            restore_problems += [f"{spec.label}: {problem}" for problem in engine.restore_problems]
+            interrupted = results.interrupted
+            if engine.unreachable is not None and not engine.restore_problems:
+                message = _one_line(engine.unreachable, secrets)
+                progress(f"{spec.label}: unreachable: {message}")
+                runs.append(TargetRun(spec.label, conversations_url, chat_url, error=message))
+                continue
             results.target["label"] = spec.label
-            for name in _unselected(checks):
-                results.skip(name, "not selected (--checks/--exclude-checks)")
-            if args.no_stateful:
-                for name, check in checks.items():
-                    if check.family == "state":
-                        results.skip(name, "the stateful suite was not run (--no-stateful)")
             runs.append(TargetRun(spec.label, conversations_url, chat_url, results))
     matrix = Matrix(runs, seed=seed)
     _write_reports(args, matrix, secrets)
@@ -194,7 +235,13 @@ def run(args: argparse.Namespace) -> int:
 
     print(redact(matrix.text(failures=not quiet), secrets), end="", flush=True)
     status = matrix.exit_status()
+    if interrupted:
+        status = 143 if interrupted == "SIGTERM" else 130
+    if restore_problems:
+        status = EXIT_RESTORE_FAILED
     print(f"seed {seed} (replay with --seed {seed}); exit status {status}", flush=True)
+    if restore_problems:  # last, so that nothing printed after it can push it out of sight
+        print_restore_failure(restore_problems, secrets)
     return status
 
 
@@ -207,12 +254,6 @@ def _one_line(text: str, secrets: list[str]) -> str:
 
 def _names(value: str | None) -> list[str]:
     return [part for part in (value or "").split(",") if part.strip()]
-
-
-def _unselected(checks: dict[str, Any]) -> list[str]:
-    from twilio_webhook_contracts.contract_tests.checks import CHECKS
-
-    return [name for name in CHECKS if name not in checks]
 
 
 def _secret_forms(credentials: Any) -> list[str]:
