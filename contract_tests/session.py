@@ -38,6 +38,8 @@ class Session:
         self.history: list[str] = []
         #: webhooks this session created and has not deleted: sid -> (service, channel as addressed)
         self.created: dict[str, tuple[str, str]] = {}
+        #: failures this session recorded (the runner's shrink allowance watches its own worker's)
+        self.failures = 0
 
     def enabled(self, check: str) -> bool:
         return check in self.checks
@@ -90,6 +92,7 @@ class Session:
              request: Request | None = None, raise_: bool = True, auth: Auth = "valid") -> None:
         """Record a failure of *check* (with this session's steps) and, by default, raise it."""
         request = request or (response.request if response else None)
+        self.failures += 1
         self.results.record(
             check, operation_id, explanations, response=response, request=request,
             curl=self.target.curl(request, auth) if request is not None else "",

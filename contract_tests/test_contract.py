@@ -20,6 +20,7 @@ from twilio_webhook_contracts.contract_tests.results import Results
 from twilio_webhook_contracts.contract_tests.runner import KINDS
 from twilio_webhook_contracts.contract_tests.session import TargetGone
 from twilio_webhook_contracts.spec import default_spec
+from twilio_webhook_contracts.target import BudgetExhausted, BudgetSpent
 
 pytestmark = pytest.mark.contract
 
@@ -49,6 +50,8 @@ def _run(suite, action) -> Results:
         action(session)
     except TargetGone as exc:
         suite.target_gone(session, exc)
+    except BudgetExhausted as exc:  # the session's ceiling: this test fails with what it found, not finished
+        results.aborted = f"not finished (budget): {exc}" if isinstance(exc, BudgetSpent) else f"stopped early: {exc}"
     finally:
         suite.cleanup(session)
     return results

@@ -53,11 +53,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--contract-channel-sid", metavar="CH…", default=None, help="real channel to use (live)")
     group.addoption("--contract-request-timeout", metavar="S", type=float, default=10.0,
                     help="seconds to wait for each answer (default 10)")
+    group.addoption("--contract-max-requests", metavar="N", type=int, default=None,
+                    help="requests the whole session may send (default: 200 per example, at least 10000; 0: no limit); "
+                         "tests after it fail as not finished (budget)")
+    group.addoption("--contract-time-budget", metavar="S", type=float, default=None,
+                    help="seconds the session may send requests (default: 12 per example, at least 600; 0: no limit)")
 
 
 _OPTIONS = ("--contract-target", "--contract-conversations-url", "--contract-chat-url", "--contract-max-examples",
             "--contract-seed", "--contract-checks", "--contract-exclude-checks", "--contract-service-sid",
-            "--contract-channel-sid")
+            "--contract-channel-sid", "--contract-max-requests", "--contract-time-budget")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -82,6 +87,10 @@ def _check_options(config: pytest.Config) -> None:
     timeout = option("--contract-request-timeout")
     if not (math.isfinite(timeout) and timeout > 0):
         raise pytest.UsageError("--contract-request-timeout must be a positive number of seconds")
+    for name in ("--contract-max-requests", "--contract-time-budget"):
+        value = option(name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise pytest.UsageError(f"{name} must be a positive number (0: no limit)")
     service = option("--contract-service-sid")
     if service is not None and not re.fullmatch(r"IS[0-9a-fA-F]{32}", service):
         raise pytest.UsageError(f"--contract-service-sid must be IS followed by 32 hex digits, got {service!r}")
@@ -171,6 +180,7 @@ def contract_target(pytestconfig: pytest.Config):
     conversations = option("--contract-conversations-url") or option("--contract-target")
     chat = option("--contract-chat-url") or option("--contract-target")
     timeout = option("--contract-request-timeout")
+    limits = _limits(pytestconfig)
     if not conversations and not chat:
         import secrets
 
@@ -179,7 +189,8 @@ def contract_target(pytestconfig: pytest.Config):
         account, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
         _remember_secrets(pytestconfig, Credentials(account, token))
         with serve_mock(accounts={account: token}) as mock:
-            with Target(mock.url, mock.url, credentials=Credentials(account, token), timeout=timeout) as target:
+            with Target(mock.url, mock.url, credentials=Credentials(account, token), timeout=timeout,
+                        limits=limits) as target:
                 yield target
         return
     if not conversations or not chat:
@@ -188,7 +199,7 @@ def contract_target(pytestconfig: pytest.Config):
     credentials = _environment_credentials()
     _remember_secrets(pytestconfig, credentials)
     try:
-        target = Target(conversations, chat, credentials=credentials, timeout=timeout)
+        target = Target(conversations, chat, credentials=credentials, timeout=timeout, limits=limits)
     except TargetError as exc:
         raise pytest.UsageError(str(exc)) from None
     with target:
@@ -207,7 +218,7 @@ def contract_suite(contract_target, pytestconfig: pytest.Config):
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     config = SuiteConfig(
-        max_examples=option("--contract-max-examples") or 25,
+        max_examples=option("--contract-max-examples") or _DEFAULT_EXAMPLES,
         seed=_seed(pytestconfig),
         checks=checks,
         service_sid=option("--contract-service-sid"),
@@ -225,6 +236,18 @@ def contract_suite(contract_target, pytestconfig: pytest.Config):
     yield suite
 
 
+def _limits(config: pytest.Config):
+    """The session's ceilings: the options, else :meth:`Limits.default_budget` (0 switches one off)."""
+    from twilio_webhook_contracts.target import Limits
+
+    requests, seconds = Limits.default_budget(config.getoption("--contract-max-examples") or _DEFAULT_EXAMPLES)
+    given_requests, given_seconds = config.getoption("--contract-max-requests"), config.getoption("--contract-time-budget")
+    requests = given_requests if given_requests is not None else requests
+    seconds = given_seconds if given_seconds is not None else seconds
+    return Limits(max_requests=int(requests) or None, time_budget=float(seconds) or None)
+
+
+_DEFAULT_EXAMPLES = 25
 _SEED = pytest.StashKey[int]()
 _SECRETS = pytest.StashKey["tuple[str, ...]"]()
 
@@ -299,7 +322,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if not _bundled_suite_requested(config):
         return None
     target = config.getoption("--contract-target") or config.getoption("--contract-conversations-url") or "embedded mock"
-    return [f"twilio-webhook-contracts: target {target}"]
+    return [f"twilio-webhook-contracts: target {target}; {_limits(config).describe()}"]
 
 
 def _bundled_suite_requested(config: pytest.Config) -> bool:
