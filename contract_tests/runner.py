@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, InMemoryExampleDatabase
 from hypothesis.errors import Flaky, UnsatisfiedAssumption
-from hypothesis.stateful import get_state_machine_test
+from hypothesis.stateful import run_state_machine_as_test
 
 from twilio_webhook_contracts import strategies as request_strategies
 from twilio_webhook_contracts.live import Terminated
@@ -76,8 +76,8 @@ class SuiteConfig:
     generate_resources: bool = True
     #: threads sending requests at once (``--workers``): operations are shared out among them,
     #: and each runs its own state machine on resources no other worker touches; 0 is ``auto``:
-    #: chosen from the round trip the probe measures (:func:`auto_workers`)
-    workers: int = 1
+    #: chosen from the round trip the probe measures (:func:`auto_workers`), as is ``"auto"``
+    workers: int | str = 1
     #: once a Hypothesis test has failed, the requests it may still spend (shrinking, and
     #: looking for other failures), as a share of what the test would send passing
     shrink_share: float = 1.0
@@ -159,7 +159,7 @@ def run_suite(target: Target, config: SuiteConfig, results: Results | None = Non
     evidence = StateEvidence(suite.spec).attach(target)  # sees whether writes are ever read back
     try:
         suite.probe(session)
-        workers = config.workers or suite.choose_workers(session)
+        workers = config.workers if isinstance(config.workers, int) and config.workers > 0 else suite.choose_workers(session)
         if workers > 1:
             suite.run_parallel(workers)
         else:
@@ -248,7 +248,10 @@ class Suite:
                 break
             self.round_trip = min(self.round_trip, response.elapsed)
         workers = auto_workers(self.round_trip, self.target.limits.rate_limit)
-        self.progress(f"workers: {workers} (auto: round trip {self.round_trip * 1000:.1f} ms)")
+        if workers > 1:  # one worker is what a run without the option always did: nothing to say
+            self.progress(f"workers: {workers} (auto: round trip {self.round_trip * 1000:.1f} ms)")
+            self.results.note(f"--workers auto chose {workers} (round trip {self.round_trip * 1000:.1f} ms): "
+                              f"an exact replay takes --seed {self.seed} --workers {workers}")
         self.results.target["workers"] = workers
         return workers
 
@@ -342,8 +345,10 @@ class Suite:
                 super().__init__()
 
         Bounded.__name__ = Bounded.__qualname__ = machine.__name__
+        hypothesis.seed(self.seed)(Bounded)  # the documented way to seed a state machine
+        # explicit settings (with the example database) after the seed, which on its own switches the database off
         settings = self._settings(runs, key=f"stateful/{label}", stateful_step_count=self.config.stateful_steps)
-        self._execute(get_state_machine_test(Bounded, settings=settings))
+        self._execute(lambda: run_state_machine_as_test(Bounded, settings=settings))
         sent = session.target.sent - sent_before
         failed = sum(session.results.check_failures.values()) - failures_before
         self.progress(f"{label:36} {sent:5} requests  {failed:4} failed checks")
@@ -589,8 +594,9 @@ class Suite:
             session.new_example()
             memo.run([wire_key(request, kind) for kind in auth], lambda: body(session, request))
 
-        # distinct database keys per phase (the same inner function serves them all)
-        self._execute(self._settings(max_examples, key=name)(test))
+        # @settings above @seed: reproducible from the run's seed, and the example database (which
+        # @seed alone switches off) still replays earlier failures first; distinct keys per phase
+        self._execute(self._settings(max_examples, key=name)(hypothesis.seed(self.seed)(test)))
         with self._lock:
             self.deduplicated += memo.saved
 
@@ -599,8 +605,6 @@ class Suite:
                                share=self.config.shrink_share)
 
     def _execute(self, test: Callable[[], None]) -> None:
-        # reproducible from the run's seed; the example database still replays earlier failures first
-        hypothesis.seed(self.seed)(test)
         try:
             test()
         except BaseException as exc:  # noqa: BLE001 - sorted below

@@ -102,10 +102,10 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-stateful", action="store_true", help="skip the stateful suite")
     group.add_argument("--stateless", action="store_true", help="the target keeps no state (e.g. Prism): run only per-request checks, report state checks as skipped")
     group.add_argument("--no-shrink", action="store_true", help="report failures as found, without minimising them")
-    group.add_argument("--workers", type=_workers, default=0, metavar="N|auto",
+    group.add_argument("--workers", type=_workers, default="auto", metavar="N|auto",
                        help="send from N threads at once (default auto: chosen from the measured round trip, 1 for the "
-                            "embedded mock and loopback, up to 8 for a remote target); each worker's state machine "
-                            "keeps to its own services and channels")
+                            "embedded mock and loopback, up to 8 for a remote target; 1 in a live run); each worker's "
+                            "state machine keeps to its own services and channels")
     group.add_argument("--database", metavar="PATH", default=None,
                        help=f"Hypothesis example database; failing examples are retried first next time "
                             f"(default {DEFAULT_DATABASE}, or none with --seed so that a replay is exact; "
@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
             channel_sid=args.channel_sid,
             stateful=not args.no_stateful,
             stateless=args.stateless,
-            workers=args.workers,
+            workers=(1 if live else 0) if args.workers == "auto" else args.workers,  # live: politeness first
             shrink=not args.no_shrink and not live,  # live: every shrink step is another request to production
             database=_database(args),
             progress=out.progress,
@@ -443,7 +443,8 @@ def validate_suite_options(args: argparse.Namespace) -> None:
         raise UsageError("--max-examples must be at least 1")
     if args.seed is not None and args.seed < 0:
         raise UsageError("--seed must be a non-negative integer")
-    if not 0 <= getattr(args, "workers", 1) <= 64:
+    workers = getattr(args, "workers", 1)
+    if workers != "auto" and not 1 <= workers <= 64:
         raise UsageError("--workers must be auto or between 1 and 64")
     if not (math.isfinite(args.request_timeout) and args.request_timeout > 0):
         raise UsageError("--request-timeout must be a positive number of seconds")
@@ -457,17 +458,14 @@ def validate_suite_options(args: argparse.Namespace) -> None:
         raise UsageError("--auth-token must not be empty")
 
 
-def _workers(value: str) -> int:
-    """``--workers``: ``auto`` (0 inside: the suite chooses from the round trip) or a count."""
+def _workers(value: str) -> "int | str":
+    """``--workers``: ``auto`` (the suite chooses from the round trip) or a count (checked with the other options)."""
     if value.strip().lower() == "auto":
-        return 0
+        return "auto"
     try:
-        count = int(value)
+        return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected auto or a number, got {value!r}") from None
-    if not 1 <= count <= 64:
-        raise argparse.ArgumentTypeError("must be auto or between 1 and 64")
-    return count
 
 
 def check_base_url(option: str, url: str) -> None:
