@@ -115,9 +115,13 @@ def run_schemathesis(executable: Path, documents: list[Path], url: str, conditio
                    "--workers", str(workers), "--checks", "all", "--request-timeout", "10", "--no-color"]
         timed = run_measured(command, env=tool_env(), cwd=document.parent, timeout=left)
         statuses.append(timed.returncode)
-        if timed.returncode not in (0, 1):
+        tail = (timed.stdout.strip().splitlines() or [""])[-3:]
+        if timed.returncode < 0:  # killed at the ceiling
             verdict = False
             break
+        if timed.returncode not in (0, 1):  # an error of its own (not a verdict on the server)
+            return {"exit": timed.returncode, "wall": time.perf_counter() - started,
+                    "requests": conditions.count - before, "verdict": True, "statuses": statuses, "tail": tail}
     return {"exit": max(statuses) if statuses else None, "wall": time.perf_counter() - started,
             "requests": conditions.count - before, "verdict": verdict, "statuses": statuses}
 
@@ -180,8 +184,12 @@ def main() -> int:
                 line += f"{exit_theirs:>8} {theirs['wall']:7.1f} {theirs['requests']:9d} | {more}{ratio:9.1f}x"
             print(line, flush=True)
             rows.append({"scenario": label, "ours": ours, "schemathesis": theirs})
-    print("\nexit: 0 no violation, 1 violations (or cut by the budget: 'cut'); st 'none': no verdict within the "
-          "ceiling. time ratio: Schemathesis' wall time / ours (> means it had no verdict yet).")
+    print("\nexit: 0 no violation, 1 violations (or cut by the budget: 'cut'), other: the tool's own error; st 'none': "
+          "no verdict within the ceiling. time ratio: Schemathesis' wall time / ours (> means it had no verdict yet).")
+    for row in rows:
+        theirs = row["schemathesis"]
+        if theirs and theirs.get("tail"):
+            print(f"schemathesis on {row['scenario']}: exit {theirs['exit']}: {' / '.join(theirs['tail'])[:300]}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0
