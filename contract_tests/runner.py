@@ -122,7 +122,7 @@ def _serialized_ast_parse() -> Iterator[None]:
 
 _WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
 #: What one request costs this process besides waiting for the answer (generation, checks,
-#: bookkeeping; measured ~2.3 ms on the 2-core benchmark machine, see benchmarks/README.md).
+#: bookkeeping; 1.6-2.5 ms a request on the 2-core benchmark machine, see benchmarks/README.md).
 _LOCAL_COST = 0.0025
 #: More threads than this only add contention (one interpreter, one GIL) and server load.
 _MAX_AUTO_WORKERS = 8
