@@ -133,3 +133,23 @@ class KeyedDatabase(ExampleDatabase):
 
     def __repr__(self) -> str:
         return f"KeyedDatabase({self.inner!r}, {self.prefix.decode()[:-1]!r})"
+
+
+class OutcomeCoverage:
+    """The (operation, status) pairs one state-machine run saw: what ``hypothesis.target`` maximises,
+    so that the stateful suite prefers sequences reaching outcomes a short run misses.
+
+    A :class:`~twilio_webhook_contracts.target.Target` observer; clones share their observers,
+    so it counts only the responses of the thread that created it (its own worker).
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._owner = threading.get_ident()
+        self._get_ident = threading.get_ident
+        self.pairs: set[tuple[str, int]] = set()
+
+    def after_response(self, response: Any) -> None:
+        if self._get_ident() == self._owner:
+            self.pairs.add((response.request.operation_id, response.status))

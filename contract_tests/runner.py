@@ -34,7 +34,7 @@ from twilio_webhook_contracts import strategies as request_strategies
 from twilio_webhook_contracts.live import Terminated
 from twilio_webhook_contracts.target import BudgetExhausted, BudgetSpent, Target, TargetUnreachable
 
-from .budget import KeyedDatabase, ShrinkAllowance, WireMemo, wire_key
+from .budget import KeyedDatabase, OutcomeCoverage, ShrinkAllowance, WireMemo, wire_key
 
 from .checks import CHECKS, Check, Context
 from .results import CheckFailed, OperationDead, Results
@@ -336,19 +336,32 @@ class Suite:
         sent_before = session.target.sent
         failures_before = sum(session.results.check_failures.values())
         allowance = self._allowance(session, runs)
+        coverage = OutcomeCoverage()
 
         class Bounded(machine):  # type: ignore[misc, valid-type]
-            """The machine, with the shrink allowance asked before each run: a spent one sends nothing."""
+            """The machine, with the shrink allowance asked before each run (a spent one sends nothing),
+            and each run scored by the (operation, status) pairs it reached (``hypothesis.target``)."""
 
             def __init__(self) -> None:
                 allowance.before_example()
+                coverage.pairs.clear()
                 super().__init__()
+
+            def teardown(self) -> None:
+                super().teardown()
+                hypothesis.target(float(len(coverage.pairs)), label="(operation, status) pairs reached")
 
         Bounded.__name__ = Bounded.__qualname__ = machine.__name__
         hypothesis.seed(self.seed)(Bounded)  # the documented way to seed a state machine
         # explicit settings (with the example database) after the seed, which on its own switches the database off
         settings = self._settings(runs, key=f"stateful/{label}", stateful_step_count=self.config.stateful_steps)
-        self._execute(lambda: run_state_machine_as_test(Bounded, settings=settings))
+        # this worker's target only, and a new list: the list clones share is never changed while others send
+        observers = session.target.observers
+        session.target.observers = [*observers, coverage]
+        try:
+            self._execute(lambda: run_state_machine_as_test(Bounded, settings=settings))
+        finally:
+            session.target.observers = observers
         sent = session.target.sent - sent_before
         failed = sum(session.results.check_failures.values()) - failures_before
         self.progress(f"{label:36} {sent:5} requests  {failed:4} failed checks")
