@@ -172,3 +172,20 @@ def test_auto_workers_follow_the_round_trip(round_trip, rate_limit, expected):
 def test_workers_auto_on_a_local_mock_keeps_one_worker():
     results, _ = _run(MockApp(), seed=1, max_examples=5, workers="auto")
     assert not results.failures and results.target["workers"] == 1
+
+
+def test_workers_auto_keeps_one_worker_against_a_twilio_host():
+    from twilio_webhook_contracts.contract_tests.runner import Suite
+
+    with serve_mock(MockApp()) as mock:  # for its credentials only
+        target = Target("https://conversations.twilio.com", "https://chat.twilio.com",
+                        credentials=Credentials(mock.account_sid, mock.auth_token))
+        suite = Suite(target, SuiteConfig(seed=1, workers="auto"))
+        suite.round_trip = 0.2  # what a far-away host measures: auto alone would pick 8
+
+        def no_network(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            raise AssertionError("no request may leave this machine")
+
+        target.send = no_network  # type: ignore[method-assign]
+        assert suite.choose_workers(suite.session()) == 1
+        target.close()
