@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from twilio_webhook_contracts.live import (LIVE_DEFAULTS, Guard, LiveError, Terminated, interruptible, is_live_url,
                                            signal_name)
-from twilio_webhook_contracts.target import BudgetExhausted, Target, TargetUnreachable
+from twilio_webhook_contracts.target import BudgetExhausted, BudgetSpent, Target, TargetUnreachable
 
 from .checks import CHECKS
 from .results import Results
@@ -191,9 +191,14 @@ class Engine:
             self.suite.target_gone(session, exc)
             self.results.aborted = results.aborted
         except BudgetExhausted as exc:
+            spent = isinstance(exc, BudgetSpent)  # the run's own ceiling, not a refusal of the target's
             results.aborted = f"stopped early: {exc}"
             results.note(results.aborted)
             self.results.aborted = results.aborted
+            if spent:
+                self.suite.mark_not_finished(f"not finished (budget): {exc}")
+                if results is not self.results:  # a plugin test: it fails with what it found, not finished
+                    results.aborted = f"not finished (budget): {exc}"
         finally:
             if results is not self.results:
                 self.suite.cleanup(session)
@@ -206,8 +211,11 @@ class Engine:
         self.start()
         assert self.session is not None
         try:
-            if self.config.workers > 1:
-                self.suite.run_parallel(self.config.workers)
+            workers = self.config.workers
+            if not (isinstance(workers, int) and workers > 0):  # ``auto``: from the round trip the probe measured
+                workers = self.suite.choose_workers(self.session)
+            if workers > 1:
+                self.suite.run_parallel(workers)
             else:
                 for operation_id, kind in self.units():
                     if self.results.aborted:
@@ -218,6 +226,8 @@ class Engine:
         except BudgetExhausted as exc:
             self.results.aborted = f"stopped early: {exc}"
             self.results.note(self.results.aborted)
+            if isinstance(exc, BudgetSpent):
+                self.suite.mark_not_finished(f"not finished (budget): {exc}")
         except (KeyboardInterrupt, Terminated) as exc:
             self.results.interrupted = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
             self.results.aborted = f"interrupted ({self.results.interrupted})"

@@ -80,6 +80,9 @@ class Results:
     operation_failures: Counter = field(default_factory=Counter)
     failures: dict[tuple[str, str], FailureRecord] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: checks the run's budget cut short (and that had not failed): check -> why, e.g.
+    #: "not finished (budget): request budget of 10000 requests is spent"
+    unfinished: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     aborted: str | None = None
     #: "SIGINT" or "SIGTERM" when the run was interrupted
@@ -135,6 +138,12 @@ class Results:
         with self._lock:
             self.skipped.setdefault(check, reason)
 
+    def not_finished(self, checks: Sequence[str], reason: str) -> None:
+        """Mark *checks* as cut short by the budget: each is reported "not finished", never passed."""
+        with self._lock:
+            for check in checks:
+                self.unfinished.setdefault(check, reason)
+
     def note(self, text: str) -> None:
         with self._lock:
             if text not in self.notes:
@@ -151,6 +160,8 @@ class Results:
     def status_of(self, check: str) -> str:
         if any(f.check == check for f in self.failures.values()):
             return "failed"
+        if check in self.unfinished:
+            return "not_finished"
         if self.checks_run[check]:
             return "passed"
         return "skipped"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import math
 import random
 import re
 import threading
@@ -26,12 +27,15 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, InMemoryExampleDatabase
-from hypothesis.errors import Flaky
-from hypothesis.stateful import get_state_machine_test
+from hypothesis.errors import Flaky, UnsatisfiedAssumption
+from hypothesis.stateful import run_state_machine_as_test
 
 from twilio_webhook_contracts import strategies as request_strategies
+from twilio_webhook_contracts.live import is_live_url
 from twilio_webhook_contracts.request import Request
-from twilio_webhook_contracts.target import BudgetExhausted, Target, TargetUnreachable
+from twilio_webhook_contracts.target import Target, TargetUnreachable
+
+from .budget import KeyedDatabase, OutcomeCoverage, ShrinkAllowance, WireMemo, wire_key
 
 from .checks import CHECKS, Check, Context
 from .results import CheckFailed, OperationDead, Results
@@ -71,8 +75,12 @@ class SuiteConfig:
     #: to False: it touches only ``service_sid`` and ``channel_sid`` (what its guard snapshots)
     generate_resources: bool = True
     #: threads sending requests at once (``--workers``): operations are shared out among them,
-    #: and each runs its own state machine on resources no other worker touches
-    workers: int = 1
+    #: and each runs its own state machine on resources no other worker touches; 0 is ``auto``:
+    #: chosen from the round trip the probe measures (:func:`auto_workers`), as is ``"auto"``
+    workers: int | str = 1
+    #: once a Hypothesis test has failed, the requests it may still spend (shrinking, and
+    #: looking for other failures), as a share of what the test would send passing
+    shrink_share: float = 1.0
 
 
 def derived_sid(prefix: str, seed: int, label: str) -> str:
@@ -113,6 +121,26 @@ def _serialized_ast_parse() -> Iterator[None]:
 
 
 _WEBHOOK_SID = re.compile(r"WH[0-9a-fA-F]{32}\Z")
+#: What one request costs this process besides waiting for the answer (generation, checks,
+#: bookkeeping; 1.6-2.5 ms a request on the 2-core benchmark machine, see benchmarks/README.md).
+_LOCAL_COST = 0.0025
+#: More threads than this only add contention (one interpreter, one GIL) and server load.
+_MAX_AUTO_WORKERS = 8
+
+
+def auto_workers(round_trip: float, rate_limit: float | None = None) -> int:
+    """Workers for ``--workers auto``: enough to keep requests in flight while one waits.
+
+    One worker is busy ``_LOCAL_COST`` per request and idle for the round trip; a
+    second worker pays off once the wait is about twice the local cost, so a
+    loopback target (well under a millisecond) keeps one worker and a server 50 ms
+    away gets the maximum. A rate limit caps it: more workers than the limit can
+    keep busy over one round trip would only queue.
+    """
+    workers = max(1, min(_MAX_AUTO_WORKERS, round(round_trip / (2 * _LOCAL_COST))))
+    if rate_limit:
+        workers = min(workers, max(1, math.ceil(rate_limit * (round_trip + _LOCAL_COST))))
+    return workers
 
 
 def run_suite(target: Target, config: SuiteConfig, results: Results | None = None) -> Results:
@@ -158,6 +186,11 @@ class Suite:
         self._marks: dict[str, tuple[int, int]] = {}
         #: the sessions of ``--workers`` threads (each with its own target clone), for clean-up and counts
         self.worker_sessions: list[Session] = []
+        #: the fastest round trip the probe measured, seconds (None before the probe)
+        self.round_trip: float | None = None
+        #: requests not sent because the same wire request had been sent in the same phase
+        self.deduplicated = 0
+        self._lock = threading.Lock()
 
     def session(self, target: Target | None = None, results: Results | None = None) -> Session:
         """A session for one worker (own connection pool) recording into *results* (default: the run's)."""
@@ -174,9 +207,42 @@ class Suite:
             raise TargetUnreachable(str(exc)) from None
         except OperationDead:
             return
+        self.round_trip = response.elapsed
         if response.status == 401:
             session.results.note("the target answered 401 to the configured credentials: every check that needs "
                                  "them will fail; check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or the API key)")
+
+    def choose_workers(self, session: Session) -> int:
+        """``--workers auto``: from the round trip, the fastest of the probe and two more harmless reads
+        (the probe's includes connecting); one worker when the probe got no answer to time."""
+        if self.round_trip is None:
+            return 1
+        if is_live_url(self.target.conversations_url) or is_live_url(self.target.chat_url):
+            return 1  # live Twilio, from whichever entry point: politeness before speed
+        request = fixed_request(self.spec, "FetchConfigurationWebhook", {})
+        for _ in range(2):
+            try:
+                response, _ = session.exchange(request)
+            except (TargetGone, OperationDead):
+                break
+            self.round_trip = min(self.round_trip, response.elapsed)
+        workers = auto_workers(self.round_trip, self.target.limits.rate_limit)
+        if workers > 1:  # one worker is what a run without the option always did: nothing to say
+            self.progress(f"workers: {workers} (auto: round trip {self.round_trip * 1000:.1f} ms)")
+            self.results.note(f"--workers auto chose {workers} (round trip {self.round_trip * 1000:.1f} ms): "
+                              f"an exact replay takes --seed {self.seed} --workers {workers}")
+        self.results.target["workers"] = workers
+        return workers
+
+    def mark_not_finished(self, reason: str) -> None:
+        """The budget ended the run: every selected check that has not failed, and was
+        not skipped for a reason of its own, is "not finished" -- never a pass."""
+        failed = {check for check, _ in self.results.failures}
+        state_ran = self.config.stateful and not self.config.stateless
+        self.results.not_finished(
+            [name for name, check in self.config.checks.items()
+             if name not in failed and name not in self.results.skipped and (state_ran or check.family != "state")],
+            reason)
 
     def run_phase(self, session: Session, operation_id: str, kind: str) -> None:
         """Valid, invalid or unauthenticated requests of one operation, as one Hypothesis test."""
@@ -269,11 +335,33 @@ class Suite:
         runs = runs or self.stateful_runs()
         sent_before = session.target.sent
         failures_before = sum(session.results.check_failures.values())
-        # Hypothesis starts with tiny programs; a short run would spend its few examples on
-        # one- or two-step sequences, so each run takes at least half the step budget.
-        test = get_state_machine_test(machine, settings=self._settings(runs, stateful_step_count=self.config.stateful_steps),
-                                      _min_steps=max(1, self.config.stateful_steps // 2))
-        self._execute(test)
+        allowance = self._allowance(session, runs)
+        coverage = OutcomeCoverage()
+
+        class Bounded(machine):  # type: ignore[misc, valid-type]
+            """The machine, with the shrink allowance asked before each run (a spent one sends nothing),
+            and each run scored by the (operation, status) pairs it reached (``hypothesis.target``)."""
+
+            def __init__(self) -> None:
+                allowance.before_example()
+                coverage.pairs.clear()
+                super().__init__()
+
+            def teardown(self) -> None:
+                super().teardown()
+                hypothesis.target(float(len(coverage.pairs)), label="(operation, status) pairs reached")
+
+        Bounded.__name__ = Bounded.__qualname__ = machine.__name__
+        hypothesis.seed(self.seed)(Bounded)  # the documented way to seed a state machine
+        # explicit settings (with the example database) after the seed, which on its own switches the database off
+        settings = self._settings(runs, key=f"stateful/{label}", stateful_step_count=self.config.stateful_steps)
+        # this worker's target only, and a new list: the list clones share is never changed while others send
+        observers = session.target.observers
+        session.target.observers = [*observers, coverage]
+        try:
+            self._execute(lambda: run_state_machine_as_test(Bounded, settings=settings))
+        finally:
+            session.target.observers = observers
         sent = session.target.sent - sent_before
         failed = sum(session.results.check_failures.values()) - failures_before
         self.progress(f"{label:36} {sent:5} requests  {failed:4} failed checks")
@@ -392,6 +480,7 @@ class Suite:
 
     def finish(self) -> None:
         self.results.finished = time.time()
+        self.results.target["deduplicated_requests"] = self.deduplicated
         self.results.requests_sent = self.target.limits.sent
         self.results.retries = self.target.retries + sum(s.target.retries for s in self.worker_sessions)
 
@@ -499,14 +588,15 @@ class Suite:
         if kind in ("valid", "all"):
             session.results.skip("valid_request_accepted", reason)
 
-    def _settings(self, max_examples: int, **extra: Any) -> hypothesis_settings:
+    def _settings(self, max_examples: int, key: str = "", **extra: Any) -> hypothesis_settings:
+        """Settings of one Hypothesis test; *key* keeps its examples apart in the database."""
         phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
         if self.config.shrink:
             phases.append(Phase.shrink)
         return hypothesis_settings(
             max_examples=max_examples,
             deadline=None,
-            database=self.database,
+            database=KeyedDatabase(self.database, key) if key else self.database,
             phases=phases,
             suppress_health_check=list(HealthCheck),
             report_multiple_bugs=True,
@@ -518,20 +608,27 @@ class Suite:
 
     def _hypothesis(self, session: Session, name: str, strategy: Any, body: Callable[[Session, Any], None],
                     max_examples: int) -> None:
+        allowance = self._allowance(session, max_examples)
+        memo = WireMemo()
+        auth = ("none", "wrong") if body is self._send_unauthenticated else ("valid",)
+
         @given(request=strategy)
         def test(request: Any) -> None:
+            allowance.before_example()
             session.new_example()
-            body(session, request)
+            memo.run([wire_key(request, kind) for kind in auth], lambda: body(session, request))
 
-        test = self._settings(max_examples)(test)
-        # distinct database keys per phase: the same inner function serves them all
-        test.hypothesis.inner_test._hypothesis_internal_add_digest = name.encode()  # type: ignore[attr-defined]
-        self._execute(test)
+        # @settings above @seed: reproducible from the run's seed, and the example database (which
+        # @seed alone switches off) still replays earlier failures first; distinct keys per phase
+        self._execute(self._settings(max_examples, key=name)(hypothesis.seed(self.seed)(test)))
+        with self._lock:
+            self.deduplicated += memo.saved
+
+    def _allowance(self, session: Session, max_examples: int) -> ShrinkAllowance:
+        return ShrinkAllowance(lambda: session.target.sent, lambda: session.failures, max_examples,
+                               share=self.config.shrink_share)
 
     def _execute(self, test: Callable[[], None]) -> None:
-        # What hypothesis.seed() does, minus switching the example database off:
-        # a run is reproducible from its seed and still retries earlier failures first.
-        test._hypothesis_internal_use_seed = self.seed  # type: ignore[attr-defined]
         try:
             test()
         except BaseException as exc:  # noqa: BLE001 - sorted below
@@ -548,7 +645,8 @@ class Suite:
 
 def _reraise_foreign(exc: BaseException) -> None:
     """Swallow what the checks raised (already recorded); re-raise anything else."""
-    if isinstance(exc, (CheckFailed, OperationDead, Flaky)) and not isinstance(exc, BaseExceptionGroup):
+    # UnsatisfiedAssumption: a spent shrink allowance rejected Hypothesis' final replay of a failure
+    if isinstance(exc, (CheckFailed, OperationDead, Flaky, UnsatisfiedAssumption)) and not isinstance(exc, BaseExceptionGroup):
         return
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:

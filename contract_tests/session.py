@@ -41,6 +41,8 @@ class Session:
         #: the run's one ledger of webhooks created and not deleted: sid -> (service, channel as addressed),
         #: observed on the target (so shared with every session, the state machine and the live guard)
         self.created: Ledger = ledger_of(target)
+        #: failures this session recorded (the runner's shrink allowance watches its own worker's)
+        self.failures = 0
 
     def enabled(self, check: str) -> bool:
         return check in self.checks
@@ -114,6 +116,7 @@ class Session:
              request: Request | None = None, raise_: bool = True, auth: Auth = "valid") -> None:
         """Record a failure of *check* (with this session's steps) and, by default, raise it."""
         request = request or (response.request if response else None)
+        self.failures += 1
         self.results.record(
             check, operation_id, explanations, response=response, request=request,
             curl=self.target.curl(request, auth) if request is not None else "",

@@ -498,7 +498,11 @@ def test_under_a_storm_of_429s_the_run_keeps_to_its_budget_and_finds_nothing_fal
     report = rate_limited.report()
     log = rate_limited.extra["log"]
     assert report["violations"] == [], json.dumps(report["violations"], indent=1)[:3000]
-    assert {row["status"] for row in report["checks"]} <= {"passed", "skipped"}
+    assert {row["status"] for row in report["checks"]} <= {"passed", "skipped", "not_finished"}
+    # cut by its budget: what it had not finished says so, never "passed" by omission
+    unfinished = [row for row in report["checks"] if row["status"] == "not_finished"]
+    assert unfinished and all(row["not_finished"] == "not finished (budget): request budget of 400 requests is spent"
+                              for row in unfinished)
     assert report["aborted"] == "stopped early: request budget of 400 requests is spent"
     assert rate_limited.code == 1  # it did not finish
     assert report["counts"]["requests_sent"] <= 400
@@ -574,7 +578,7 @@ def test_without_the_circuit_breaker_a_run_goes_on_asking_a_failing_target(tmp_p
                        *report_args(tmp_path, history=False)], tmp_path, TOKEN_ENV, quick_restore=True)
     report = outcome.report()
     assert outcome.code == 5 and report["aborted"] is None
-    assert report["counts"]["requests_sent"] - FAILING_FROM > 20
+    assert report["counts"]["requests_sent"] - FAILING_FROM > 10  # more 500s than the breaker (10 in a row) allows
 
 
 # ---------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def test_the_bundled_suite_passes_against_the_embedded_mock(pytester):
     result.assert_outcomes(**bundled_counts())
     assert result.ret == 0
     output = text(result)
-    assert "twilio-webhook-contracts: target embedded mock" in output
+    assert "twilio-webhook-contracts: target embedded mock; budget 10000 requests, 600 s" in output
     assert re.search(r"twilio-webhook-contracts: seed (\d+) \(replay with --contract-seed \1\)", output)
 
 
@@ -267,6 +267,15 @@ def test_two_defects():
 
 
 # ---------------------------------------------------------------------------
+def test_the_bundled_suite_cut_by_its_budget_fails_as_not_finished(pytester):
+    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL,
+                                           "--contract-max-requests", "30")
+    assert result.ret == 1
+    output = text(result)
+    assert "not finished (budget): request budget of 30 requests is spent" in output
+    assert result.parseoutcomes().get("failed", 0) >= 1
+
+
 # usage errors
 
 
@@ -291,6 +300,8 @@ DEAD = "http://127.0.0.1:9"
     (["--contract-max-examples", "0"], {}, "ERROR: --contract-max-examples must be at least 1"),
     (["--contract-request-timeout", "-1"], {}, "ERROR: --contract-request-timeout must be a positive number"),
     (["--contract-service-sid", "IS1"], {}, "ERROR: --contract-service-sid must be IS followed by 32 hex digits"),
+    (["--contract-max-requests", "-1"], {}, "ERROR: --contract-max-requests must be a positive number (0: no limit)"),
+    (["--contract-time-budget", "-2"], {}, "ERROR: --contract-time-budget must be a positive number (0: no limit)"),
 ])
 def test_contract_option_mistakes_are_one_line_usage_errors(pytester, monkeypatch, args, environment, message):
     for name, value in environment.items():

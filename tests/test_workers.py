@@ -104,4 +104,4 @@ def test_a_live_run_with_workers_leaves_the_account_exactly_as_it_found_it(tmp_p
 def test_workers_out_of_range_is_a_usage_error(tmp_path, value):
     outcome = cli(["--workers", value], tmp_path)
     assert outcome.code == 2
-    assert outcome.stderr == "webhook-contracts: error: --workers must be between 1 and 64\n"
+    assert outcome.stderr == "webhook-contracts: error: --workers must be auto or between 1 and 64\n"

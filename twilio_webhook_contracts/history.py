@@ -90,8 +90,11 @@ def record_run(path: str | Path, report: Mapping[str, Any]) -> int:
                 run_id = int(cursor.lastrowid or 0)
                 connection.executemany(
                     "INSERT INTO check_results (run_id, check_name, status, runs, failures, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(run_id, row["name"], row["status"], row["runs"], row["failures"],
-                      first_failure.get(row["name"]) or row.get("skip_reason")) for row in report["checks"]],
+                    # a check the budget cut short is kept as skipped (not judged), its detail saying so
+                    [(run_id, row["name"], "skipped" if row["status"] == "not_finished" else row["status"],
+                      row["runs"], row["failures"],
+                      first_failure.get(row["name"]) or row.get("skip_reason") or row.get("not_finished"))
+                     for row in report["checks"]],
                 )
         except sqlite3.Error as exc:
             raise HistoryError(f"cannot write history file {path}: {exc}") from None

@@ -104,7 +104,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--contract-allow-writes", action="store_true", default=False,
                     help="live: allow writes (snapshot, journal and restore); without it only read-only checks run")
     group.addoption("--contract-max-requests", metavar="N", type=int, default=None,
-                    help="stop after N requests (live default 1500)")
+                    help="requests the whole session may send (default: 200 per example, at least 10000; "
+                         "live 1500; 0: no limit); tests after it fail as not finished (budget)")
+    group.addoption("--contract-time-budget", metavar="S", type=float, default=None,
+                    help="seconds the session may send requests (default: 12 per example, at least 600; 0: no limit)")
     group.addoption("--contract-rate-limit", metavar="R", type=float, default=None,
                     help="at most R requests per second (live default 5)")
     group.addoption("--contract-journal", metavar="PATH", default=None,
@@ -113,7 +116,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 _OPTIONS = ("--contract-target", "--contract-conversations-url", "--contract-chat-url", "--contract-max-examples",
             "--contract-seed", "--contract-checks", "--contract-exclude-checks", "--contract-service-sid",
-            "--contract-channel-sid", "--contract-max-requests", "--contract-rate-limit", "--contract-journal")
+            "--contract-channel-sid", "--contract-max-requests", "--contract-time-budget", "--contract-rate-limit",
+            "--contract-journal")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -138,10 +142,13 @@ def _check_options(config: pytest.Config) -> None:
     timeout = option("--contract-request-timeout")
     if not (math.isfinite(timeout) and timeout > 0):
         raise pytest.UsageError("--contract-request-timeout must be a positive number of seconds")
-    for name in ("--contract-max-requests", "--contract-rate-limit"):
+    rate = option("--contract-rate-limit")
+    if rate is not None and not (math.isfinite(rate) and rate > 0):
+        raise pytest.UsageError("--contract-rate-limit must be a positive number")
+    for name in ("--contract-max-requests", "--contract-time-budget"):
         value = option(name)
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise pytest.UsageError(f"{name} must be a positive number")
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise pytest.UsageError(f"{name} must be a positive number (0: no limit)")
     service = option("--contract-service-sid")
     if service is not None and not re.fullmatch(r"IS[0-9a-fA-F]{32}", service):
         raise pytest.UsageError(f"--contract-service-sid must be IS followed by 32 hex digits, got {service!r}")
@@ -234,6 +241,7 @@ def contract_target(pytestconfig: pytest.Config):
     conversations = option("--contract-conversations-url") or option("--contract-target")
     chat = option("--contract-chat-url") or option("--contract-target")
     timeout = option("--contract-request-timeout")
+    limits = _limits(pytestconfig)
     if not conversations and not chat:
         import secrets
 
@@ -242,7 +250,8 @@ def contract_target(pytestconfig: pytest.Config):
         account, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
         _remember_secrets(pytestconfig, Credentials(account, token))
         with serve_mock(accounts={account: token}, policies=SUITE_EMBEDDED_POLICIES) as mock:
-            with Target(mock.url, mock.url, credentials=Credentials(account, token), timeout=timeout) as target:
+            with Target(mock.url, mock.url, credentials=Credentials(account, token), timeout=timeout,
+                        limits=limits) as target:
                 yield target
         return
     if not conversations or not chat:
@@ -251,7 +260,7 @@ def contract_target(pytestconfig: pytest.Config):
     credentials = _environment_credentials()
     _remember_secrets(pytestconfig, credentials)
     try:
-        target = Target(conversations, chat, credentials=credentials, timeout=timeout, limits=_limits(pytestconfig))
+        target = Target(conversations, chat, credentials=credentials, timeout=timeout, limits=limits)
     except TargetError as exc:
         raise pytest.UsageError(str(exc)) from None
     with target:
@@ -268,18 +277,22 @@ def _live(config: pytest.Config) -> bool:
 
 
 def _limits(config: pytest.Config):
-    """The budgets: the options, and live mode's defaults where none was given."""
+    """The session's ceilings: the options, else live mode's defaults, else
+    :meth:`Limits.default_budget` (0 switches a ceiling off)."""
     from twilio_webhook_contracts.live import LIVE_DEFAULTS
     from twilio_webhook_contracts.target import Limits
 
-    live = _live(config)
-    max_requests = config.getoption("--contract-max-requests")
+    given_requests, given_seconds = config.getoption("--contract-max-requests"), config.getoption("--contract-time-budget")
     rate_limit = config.getoption("--contract-rate-limit")
-    if not live:
-        return Limits(max_requests=max_requests, rate_limit=rate_limit)
-    return Limits(max_requests=max_requests or int(LIVE_DEFAULTS["max_requests"]),
-                  rate_limit=rate_limit or LIVE_DEFAULTS["rate_limit"], time_budget=LIVE_DEFAULTS["time_budget"],
-                  max_server_errors=int(LIVE_DEFAULTS["max_server_errors"]))
+    if _live(config):
+        return Limits(max_requests=given_requests or int(LIVE_DEFAULTS["max_requests"]),
+                      rate_limit=rate_limit or LIVE_DEFAULTS["rate_limit"],
+                      time_budget=given_seconds or LIVE_DEFAULTS["time_budget"],
+                      max_server_errors=int(LIVE_DEFAULTS["max_server_errors"]))
+    requests, seconds = Limits.default_budget(config.getoption("--contract-max-examples") or _DEFAULT_EXAMPLES)
+    requests = given_requests if given_requests is not None else requests
+    seconds = given_seconds if given_seconds is not None else seconds
+    return Limits(max_requests=int(requests) or None, time_budget=float(seconds) or None, rate_limit=rate_limit)
 
 
 @pytest.fixture(scope="session")
@@ -308,7 +321,7 @@ def contract_suite(contract_target, pytestconfig: pytest.Config):
         pytest.exit("twilio-webhook-contracts: a live contract run cannot be spread over pytest-xdist workers "
                     "(each would snapshot and restore the same account); run it without -n", returncode=2)
     config = SuiteConfig(
-        max_examples=option("--contract-max-examples") or (int(LIVE_DEFAULTS["max_examples"]) if live else 25),
+        max_examples=option("--contract-max-examples") or (int(LIVE_DEFAULTS["max_examples"]) if live else _DEFAULT_EXAMPLES),
         seed=_seed(pytestconfig),
         checks=checks,
         service_sid=option("--contract-service-sid"),
@@ -373,6 +386,7 @@ class _restore_undisturbed:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
+_DEFAULT_EXAMPLES = 25
 _SEED = pytest.StashKey[int]()
 _SECRETS = pytest.StashKey["tuple[str, ...]"]()
 
@@ -456,7 +470,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if not _bundled_suite_requested(config):
         return None
     target = config.getoption("--contract-target") or config.getoption("--contract-conversations-url") or "embedded mock"
-    return [f"twilio-webhook-contracts: target {target}"]
+    return [f"twilio-webhook-contracts: target {target}; {_limits(config).describe()}"]
 
 
 def _bundled_suite_requested(config: pytest.Config) -> bool:

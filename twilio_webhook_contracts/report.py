@@ -120,6 +120,7 @@ def to_json(results: "Results", secrets: Sequence[str] = ()) -> dict[str, Any]:
             "runs": results.checks_run[name],
             "failures": results.check_failures[name],
             "skip_reason": (results.skipped.get(name) or _NOT_EXERCISED) if status == "skipped" else None,
+            "not_finished": results.unfinished.get(name) if status == "not_finished" else None,
         })
     violations = [_violation(record) for record in results.violations]
     return _redact_all({
@@ -136,6 +137,7 @@ def to_json(results: "Results", secrets: Sequence[str] = ()) -> dict[str, Any]:
             "checks_passed": sum(1 for r in rows if r["status"] == "passed"),
             "checks_failed": sum(1 for r in rows if r["status"] == "failed"),
             "checks_skipped": sum(1 for r in rows if r["status"] == "skipped"),
+            "checks_not_finished": sum(1 for r in rows if r["status"] == "not_finished"),
             "violations": len(violations),
         },
         "checks": rows,
@@ -152,7 +154,7 @@ def to_junit_xml(results: "Results", secrets: Sequence[str] = ()) -> str:
         "name": "twilio-webhook-contracts",
         "tests": str(len(report["checks"])),
         "failures": str(report["counts"]["checks_failed"]),
-        "skipped": str(report["counts"]["checks_skipped"]),
+        "skipped": str(report["counts"]["checks_skipped"] + report["counts"]["checks_not_finished"]),
         "errors": "0",
         "time": f"{report['duration_seconds']:.3f}",
         "timestamp": report["started_at"],
@@ -167,6 +169,8 @@ def to_junit_xml(results: "Results", secrets: Sequence[str] = ()) -> str:
         case = ET.SubElement(suite, "testcase", {"classname": f"contract.{row['family']}", "name": row["name"], "time": "0"})
         if row["status"] == "skipped":
             ET.SubElement(case, "skipped", {"message": _xml_text(row["skip_reason"] or "not run")})
+        elif row["status"] == "not_finished":  # JUnit has no such outcome: skipped, saying so (never a pass)
+            ET.SubElement(case, "skipped", {"message": _xml_text(row["not_finished"] or "not finished (budget)")})
         for violation in by_check.get(row["name"], []):
             failure = ET.SubElement(case, "failure", {
                 "message": _xml_text(_headline(violation)[:500]),
@@ -216,7 +220,8 @@ def markdown_summary(results: "Results", secrets: Sequence[str] = ()) -> str:
         lines.append("")
     lines += ["| Check | Family | Result | Runs |", "| --- | --- | --- | --- |"]
     for row in report["checks"]:
-        result = {"passed": "✅ pass", "failed": f"❌ fail ({row['failures']})", "skipped": "⏭ skipped"}[row["status"]]
+        result = {"passed": "✅ pass", "failed": f"❌ fail ({row['failures']})", "skipped": "⏭ skipped",
+                  "not_finished": "⏸ not finished (budget)"}[row["status"]]
         if row["status"] == "skipped" and row["skip_reason"]:
             result += f": {_one_line(row['skip_reason'], 200).replace('|', '/')}"
         lines.append(f"| `{row['name']}` | {row['family']} | {result} | {row['runs']} |")
@@ -248,12 +253,17 @@ def console_summary(results: "Results", verbose: bool = False, secrets: Sequence
         for row in report["checks"]:
             if row["status"] == "skipped":
                 lines.append(f"skip {row['name']}: {row['skip_reason'] or 'not applicable to this run'}")
+    unfinished = [row["name"] for row in report["checks"] if row["status"] == "not_finished"]
+    if unfinished:
+        lines.append(f"not finished (budget): {', '.join(unfinished)}")
     for note in report["notes"]:
         lines.append(f"note: {note}")
     if report["aborted"]:
         lines.append(f"run ended early: {report['aborted']}")
+    not_finished = f", {len(unfinished)} not finished (budget)" if unfinished else ""
     lines.append(
-        f"{counts['checks_passed']} passed, {counts['checks_failed']} failed, {counts['checks_skipped']} skipped checks; "
+        f"{counts['checks_passed']} passed, {counts['checks_failed']} failed, {counts['checks_skipped']} skipped"
+        f"{not_finished} checks; "
         f"{counts['violations']} violation(s) in {counts['requests_sent']} requests, "
         f"{report['duration_seconds']:.1f} s, seed {report['seed']} (replay with --seed {report['seed']})"
     )

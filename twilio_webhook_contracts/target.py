@@ -44,6 +44,7 @@ from .wire import DEFAULT_MAX_RESPONSE_BYTES, Body, read_body, retry_after_secon
 __all__ = [
     "Auth",
     "BudgetExhausted",
+    "BudgetSpent",
     "Credentials",
     "Limits",
     "Response",
@@ -83,6 +84,15 @@ class TargetTimeout(TargetError):
 
 class BudgetExhausted(TargetError):
     """The request budget or the total time budget of the run is spent."""
+
+
+class BudgetSpent(BudgetExhausted):
+    """The run's own ceiling -- ``--max-requests`` or ``--time-budget`` -- was reached.
+
+    Distinct from the other refusals (circuit breaker, a stop by another worker):
+    the run ends with the verdict it has, and every check it had not finished is
+    reported "not finished (budget)".
+    """
 
 
 class TargetFailing(BudgetExhausted):
@@ -250,10 +260,29 @@ class Limits:
                 f"the target answered {self.server_errors_in_a_row} requests in a row with a server error "
                 f"(last {self.last_server_error}); the run stopped instead of hammering a failing server")
         if self.max_requests is not None and self.sent >= self.max_requests:
-            return BudgetExhausted(f"request budget of {self.max_requests} requests is spent")
+            return BudgetSpent(f"request budget of {self.max_requests} requests is spent")
         if self.time_budget is not None and time.monotonic() - self.started > self.time_budget:
-            return BudgetExhausted(f"time budget of {self.time_budget:g} s is spent")
+            return BudgetSpent(f"time budget of {self.time_budget:g} s is spent")
         return None
+
+    @staticmethod
+    def default_budget(max_examples: int) -> tuple[int, float]:
+        """The ceilings of a run that names none: ``(max_requests, time_budget)``.
+
+        Every run has a ceiling, so none runs away (a broken server, a slow one,
+        a rate limit). They scale with ``--max-examples`` and are far above what a
+        default run needs: a default run (50 examples) sends about 1,500 requests in
+        under 10 s against the embedded mock and about 20 s against a server 50 ms
+        away, against ceilings of 10,000 requests and 600 s.
+        """
+        return max(10_000, 200 * max_examples), max(600.0, 12.0 * max_examples)
+
+    def describe(self) -> str:
+        """The ceilings as the first line of a run prints them."""
+        requests = f"{self.max_requests} requests" if self.max_requests else "no request limit"
+        seconds = f"{self.time_budget:g} s" if self.time_budget else "no time limit"
+        rate = f", at most {self.rate_limit:g} requests/s" if self.rate_limit else ""
+        return f"budget {requests}, {seconds}{rate}"
 
     @property
     def tripped(self) -> bool:

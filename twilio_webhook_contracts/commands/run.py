@@ -60,11 +60,13 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--allow-writes", action="store_true",
                        help="live: allow writes (snapshot and restore); without it only read-only and rejected-read checks run")
     group.add_argument("--max-requests", type=int, default=None, metavar="N",
-                       help="stop after N requests (live default %d)" % 1500)
+                       help="stop after N requests, with the verdict so far (default: 200 per --max-examples, "
+                            "at least 10000; live default %d; 0: no limit)" % 1500)
     group.add_argument("--rate-limit", type=float, default=None, metavar="R",
                        help="at most R requests per second (live default 5)")
     group.add_argument("--time-budget", type=float, default=None, metavar="S",
-                       help="stop starting new requests after S seconds (live default 900)")
+                       help="stop starting new requests after S seconds, with the verdict so far (default: 12 s per "
+                            "--max-examples, at least 600; live default 900; 0: no limit)")
     group.add_argument("--max-retry-wait", type=float, default=30.0, metavar="S",
                        help="wait at most S seconds before retrying a 429/503, whatever its Retry-After asks (default 30)")
     group.add_argument("--max-server-errors", type=int, default=None, metavar="N",
@@ -108,9 +110,10 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-stateful", action="store_true", help="skip the stateful suite")
     group.add_argument("--stateless", action="store_true", help="the target keeps no state (e.g. Prism): run only per-request checks, report state checks as skipped")
     group.add_argument("--no-shrink", action="store_true", help="report failures as found, without minimising them")
-    group.add_argument("--workers", type=int, default=1, metavar="N",
-                       help="send from N threads at once (default 1): for a remote target, where requests wait on the "
-                            "network; each worker's state machine keeps to its own services and channels")
+    group.add_argument("--workers", type=_workers, default="auto", metavar="N|auto",
+                       help="send from N threads at once (default auto: chosen from the measured round trip, 1 for the "
+                            "embedded mock and loopback, up to 8 for a remote target; 1 in a live run); each worker's "
+                            "state machine keeps to its own services and channels")
     group.add_argument("--database", metavar="PATH", default=None,
                        help=f"Hypothesis example database; failing examples are retried first next time "
                             f"(default {DEFAULT_DATABASE}, or none with --seed so that a replay is exact; "
@@ -148,14 +151,14 @@ def run(args: argparse.Namespace) -> int:
         from ..live import LIVE_DEFAULTS, is_live_url
 
         live = args.live or is_live_url(conversations_url) or is_live_url(chat_url)
-        limits = _limits(args, live)
+        examples = args.max_examples or (PROFILES[args.profile] if args.profile else
+                                         int(LIVE_DEFAULTS["max_examples"]) if live else PROFILES["ci"])
+        limits = _limits(args, live, examples)
         try:
             target = Target(conversations_url, chat_url, credentials=credentials, timeout=args.request_timeout,
                             max_retry_wait=args.max_retry_wait, limits=limits, **_transport_options(args))
         except TargetError as exc:
             raise UsageError(str(exc)) from None
-        examples = args.max_examples or (PROFILES[args.profile] if args.profile else
-                                         int(LIVE_DEFAULTS["max_examples"]) if live else PROFILES["ci"])
         if live and args.channel_sid and not args.service_sid:
             raise UsageError("--channel-sid needs --service-sid in a live run (the channel's service)")
         # chosen here, not in the suite, so that it is printed before the first request
@@ -168,14 +171,14 @@ def run(args: argparse.Namespace) -> int:
             channel_sid=args.channel_sid,
             stateful=not args.no_stateful,
             stateless=args.stateless,
-            workers=args.workers,
+            workers=(1 if live else 0) if args.workers == "auto" else args.workers,  # live: politeness first
             shrink=not args.no_shrink,  # live: the engine turns shrinking off
             database=_database(args),
             progress=out.progress,
         )
         secrets = secret_forms(credentials)
         mode = (" (live mode" + (", writes allowed)" if args.allow_writes else ", read-only)")) if live else ""
-        out.progress(f"target: {description}{mode}; seed {seed} (replay with --seed {seed})")
+        out.progress(f"target: {description}{mode}; seed {seed} (replay with --seed {seed}); {limits.describe()}")
         results = Results(seed=seed)
         engine = Engine(target, config, results, live=live, allow_writes=args.allow_writes,
                         journal=getattr(args, "journal", None))
@@ -257,27 +260,34 @@ def _transport_options(args: argparse.Namespace) -> dict[str, Any]:
     return {} if max_bytes is None else {"max_response_bytes": max_bytes}
 
 
-def _limits(args: argparse.Namespace, live: bool):
+def _limits(args: argparse.Namespace, live: bool, max_examples: int = 50):
+    """The run's ceilings: given ones, else the live defaults, else :meth:`Limits.default_budget`
+    (every run has a request and a time ceiling; 0 switches one off)."""
     from ..live import LIVE_DEFAULTS
     from ..target import Limits
 
-    for option, value in (("--max-requests", args.max_requests), ("--rate-limit", args.rate_limit),
-                          ("--time-budget", args.time_budget)):
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise UsageError(f"{option} must be a positive number")
-        check_range(option, value)
+    if args.rate_limit is not None and not (math.isfinite(args.rate_limit) and args.rate_limit > 0):
+        raise UsageError("--rate-limit must be a positive number")
+    check_range("--rate-limit", args.rate_limit)
+    for option, value in (("--max-requests", args.max_requests), ("--time-budget", args.time_budget)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"{option} must be a positive number (0: no limit)")
+        check_range(option, value or None)  # 0 switches the ceiling off
     if not (math.isfinite(args.max_retry_wait) and args.max_retry_wait >= 0):
         raise UsageError("--max-retry-wait must be a number of seconds, 0 or more")
     check_range("--max-retry-wait", args.max_retry_wait)
     if args.max_server_errors is not None and args.max_server_errors < 0:
         raise UsageError("--max-server-errors must be 0 (never stop) or more")
-    default = (lambda key: LIVE_DEFAULTS[key]) if live else (lambda key: None)
+    requests_ceiling, time_ceiling = Limits.default_budget(max_examples)
+    fallback = {"max_requests": requests_ceiling, "time_budget": time_ceiling}
+    default = (lambda key: LIVE_DEFAULTS[key]) if live else (lambda key: fallback.get(key))
     max_requests = args.max_requests if args.max_requests is not None else default("max_requests")
+    time_budget = args.time_budget if args.time_budget is not None else default("time_budget")
     breaker = args.max_server_errors if args.max_server_errors is not None else default("max_server_errors")
     return Limits(
-        max_requests=int(max_requests) if max_requests is not None else None,
+        max_requests=int(max_requests) if max_requests else None,
         rate_limit=args.rate_limit if args.rate_limit is not None else default("rate_limit"),
-        time_budget=args.time_budget if args.time_budget is not None else default("time_budget"),
+        time_budget=float(time_budget) if time_budget else None,
         max_server_errors=int(breaker) if breaker else None,
     )
 
@@ -347,8 +357,9 @@ def validate_suite_options(args: argparse.Namespace) -> None:
         raise UsageError("--max-examples must be at least 1")
     if args.seed is not None and args.seed < 0:
         raise UsageError("--seed must be a non-negative integer")
-    if not 1 <= getattr(args, "workers", 1) <= 64:
-        raise UsageError("--workers must be between 1 and 64")
+    workers = getattr(args, "workers", 1)
+    if workers != "auto" and not 1 <= workers <= 64:
+        raise UsageError("--workers must be auto or between 1 and 64")
     if not (math.isfinite(args.request_timeout) and args.request_timeout > 0):
         raise UsageError("--request-timeout must be a positive number of seconds")
     check_range("--request-timeout", args.request_timeout)
@@ -378,6 +389,16 @@ def check_database(path: str) -> None:
         probe.unlink()
     except OSError as exc:
         raise UsageError(f"--database {path}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+
+
+def _workers(value: str) -> "int | str":
+    """``--workers``: ``auto`` (the suite chooses from the round trip) or a count (checked with the other options)."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto or a number, got {value!r}") from None
 
 
 def check_base_url(option: str, url: str) -> None:
