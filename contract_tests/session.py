@@ -9,6 +9,7 @@ failure reports as its reproduction.
 from __future__ import annotations
 
 import re
+import time
 from typing import Mapping
 
 from twilio_webhook_contracts.request import Request
@@ -57,18 +58,19 @@ class Session:
         if self.target.is_dead(op):
             raise OperationDead(self.target.timed_out[op])
         self.history.append(self.target.curl(request, auth))
+        started = time.time()
         try:
             response = self.target.send(request, auth=auth)
         except TargetTimeout as exc:
             if self.enabled("responds_within_timeout"):
-                self.results.ran("responds_within_timeout")
+                self.results.ran("responds_within_timeout", operation=op, seconds=time.time() - started)
                 self.results.record("responds_within_timeout", op, [str(exc)], request=request,
                                     curl=self.target.curl(request, auth), steps=self._steps())
             raise OperationDead(str(exc)) from None
         except TargetUnreachable as exc:
             raise TargetGone(str(exc)) from None
         if self.enabled("responds_within_timeout"):
-            self.results.ran("responds_within_timeout")
+            self.results.ran("responds_within_timeout", operation=op, seconds=response.elapsed)
         self._track(response)
         failed: list[str] = []
         for check in self._response_checks:
@@ -77,10 +79,11 @@ class Session:
             outcome = check.function(response, self.context)  # type: ignore[misc]
             if outcome is None:
                 continue
-            self.results.ran(check.name)
+            self.results.ran(check.name, operation=op, seconds=response.elapsed)
             if outcome:
                 failed.append(check.name)
                 self.fail(check.name, op, outcome, response=response, raise_=False, auth=auth)
+        self.results.exchanged(response, failed, started)
         return response, failed
 
     def _steps(self) -> tuple[str, ...]:

@@ -148,13 +148,32 @@ def to_json(results: "Results", secrets: Sequence[str] = ()) -> dict[str, Any]:
 
 
 def to_junit_xml(results: "Results", secrets: Sequence[str] = ()) -> str:
-    """JUnit XML: one test case per check, one ``<failure>`` per failing operation."""
+    """JUnit XML: one test case per (check, operation), with the seconds of the exchanges it judged
+    and at most one ``<failure>`` (a check never exercised is one skipped test case).
+
+    CI tools (Jenkins, GitLab, GitHub test reporters) show one failure per test case and reject
+    several; the file validates against Jenkins' ``junit-10.xsd`` (tests/test_junit.py).
+    """
     report = to_json(results, secrets)
+    by_check: dict[str, dict[str, dict[str, Any]]] = {}
+    for violation in report["violations"]:
+        by_check.setdefault(violation["check"], {})[violation["operation"]] = violation
+    cases: list[tuple[dict[str, Any], str, float, dict[str, Any] | None]] = []
+    for row in report["checks"]:
+        if row["status"] == "skipped":
+            cases.append((row, "", 0.0, None))
+            continue
+        failed = by_check.get(row["name"], {})
+        operations = sorted({op for (check, op) in results.by_operation if check == row["name"]} | set(failed))
+        for operation in operations or ["all operations"]:
+            cases.append((row, operation, results.seconds.get((row["name"], operation), 0.0), failed.get(operation)))
+    failures = sum(1 for *_, violation in cases if violation is not None)
+    skipped = sum(1 for row, *_ in cases if row["status"] == "skipped")
     suite = ET.Element("testsuite", {
         "name": "twilio-webhook-contracts",
-        "tests": str(len(report["checks"])),
-        "failures": str(report["counts"]["checks_failed"]),
-        "skipped": str(report["counts"]["checks_skipped"]),
+        "tests": str(len(cases)),
+        "failures": str(failures),
+        "skipped": str(skipped),
         "errors": "0",
         "time": f"{report['duration_seconds']:.3f}",
         "timestamp": report["started_at"],
@@ -162,14 +181,13 @@ def to_junit_xml(results: "Results", secrets: Sequence[str] = ()) -> str:
     properties = ET.SubElement(suite, "properties")
     for key, value in (("seed", report["seed"]), *sorted(report["target"].items())):
         ET.SubElement(properties, "property", {"name": _xml_text(str(key)), "value": _xml_text(str(value))})
-    by_check: dict[str, list[dict[str, Any]]] = {}
-    for violation in report["violations"]:
-        by_check.setdefault(violation["check"], []).append(violation)
-    for row in report["checks"]:
-        case = ET.SubElement(suite, "testcase", {"classname": f"contract.{row['family']}", "name": row["name"], "time": "0"})
+    for row, operation, seconds, violation in cases:
+        name = f"{row['name']}[{operation}]" if operation else row["name"]
+        case = ET.SubElement(suite, "testcase", {"classname": f"contract.{row['family']}.{row['name']}",
+                                                 "name": _xml_text(name), "time": f"{seconds:.3f}"})
         if row["status"] == "skipped":
             ET.SubElement(case, "skipped", {"message": _xml_text(row["skip_reason"] or "not run")})
-        for violation in by_check.get(row["name"], []):
+        elif violation is not None:
             failure = ET.SubElement(case, "failure", {
                 "message": _xml_text(_headline(violation)[:500]),
                 "type": row["name"],
@@ -178,7 +196,9 @@ def to_junit_xml(results: "Results", secrets: Sequence[str] = ()) -> str:
     if report["notes"] or report["aborted"]:
         out = ET.SubElement(suite, "system-out")
         out.text = _xml_text("\n".join([*report["notes"], *([report["aborted"]] if report["aborted"] else [])]))
-    root = ET.Element("testsuites")
+    root = ET.Element("testsuites", {"name": "twilio-webhook-contracts", "tests": str(len(cases)),
+                                     "failures": str(failures), "errors": "0",
+                                     "time": f"{report['duration_seconds']:.3f}"})
     root.append(suite)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
