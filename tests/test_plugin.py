@@ -124,19 +124,51 @@ def test_the_bundled_suite_names_what_a_broken_target_gets_wrong(pytester, broke
 
 
 @pytest.mark.slow  # two workers, each importing everything: ~25 s on two cores
-def test_the_bundled_suite_spreads_over_xdist_workers(pytester):
+def test_the_bundled_suite_spreads_over_xdist_workers_and_prints_the_one_seed_they_share(pytester):
     pytest.importorskip("xdist")
     result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "-n", "2")
     result.assert_outcomes(**bundled_counts())
+    seeds = re.findall(r"twilio-webhook-contracts: seed (\d+) \(replay with --contract-seed \1\)", text(result))
+    assert len(seeds) == 1, text(result)
 
 
-def test_an_unreachable_contract_target_stops_the_run_with_status_3(pytester, credentials):
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_an_unreachable_contract_target_stops_the_run_as_interrupted_not_internal_error(pytester, credentials, workers):
+    if workers:
+        pytest.importorskip("xdist")
     with socket.socket() as sock:  # bound, not listening: connections are refused
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "--contract-target", url)
-    assert result.ret == 3
+        result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL,
+                                               "--contract-target", url, *workers)
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # 2; pytest's 3 means INTERNAL_ERROR
     assert f"twilio-webhook-contracts: cannot reach {url}: connection refused" in text(result)
+    assert "failed" not in text(result) and "INTERNALERROR" not in text(result)
+
+
+def test_hypothesis_seed_is_the_contract_seed(pytester):
+    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL,
+                                           "--contract-checks", "response", "--hypothesis-seed", "5")
+    assert result.ret == 0
+    assert "twilio-webhook-contracts: seed 5 (replay with --contract-seed 5)" in text(result)
+
+
+def test_every_contract_option_has_an_ini_setting_and_the_command_line_wins(pytester):
+    helped = text(pytester.runpytest_subprocess("--help"))
+    options = sorted(set(re.findall(r"^\s+(--contract-[a-z-]+)", helped, re.M)))
+    assert len(options) >= 10
+    for option in options:
+        assert re.search(rf"^\s+{option[2:].replace('-', '_')} \(", helped, re.M), f"no ini setting for {option}"
+    pytester.makeini("[pytest]\ncontract_max_examples = 2\ncontract_seed = 4242\ncontract_checks = response\n")
+    from_file = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", "-p", "no:cacheprovider")
+    assert from_file.ret == 0 and "seed 4242 (replay with --contract-seed 4242)" in text(from_file)
+    overridden = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", "-p", "no:cacheprovider",
+                                               "--contract-seed", "9")
+    assert "seed 9 (replay with --contract-seed 9)" in text(overridden)
+    pytester.makeini("[pytest]\ncontract_max_examples = many\n")
+    bad = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", "-p", "no:cacheprovider")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    assert "ini setting contract_max_examples = 'many': not a valid value for --contract-max-examples" in text(bad)
 
 
 # ---------------------------------------------------------------------------

@@ -53,6 +53,55 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--contract-channel-sid", metavar="CH…", default=None, help="real channel to use (live)")
     group.addoption("--contract-request-timeout", metavar="S", type=float, default=10.0,
                     help="seconds to wait for each answer (default 10)")
+    _add_ini_settings(parser, group)
+
+
+def _add_ini_settings(parser: pytest.Parser, group) -> None:
+    """An ini setting for every ``--contract-*`` option (``contract_target = …`` under
+    ``[tool.pytest.ini_options]``, ``[pytest]``, …): the command line wins over the file.
+
+    Taken from the group's options, so that an option added later gets its setting too.
+    """
+    for argument in group.options:
+        name = next((n for n in argument.names() if n.startswith("--contract-")), None)
+        if name is None:
+            continue
+        attrs = argument.attrs()
+        _INI_OPTIONS[name] = (attrs.get("dest") or argument.dest, attrs.get("type"), attrs.get("action"))
+        parser.addini(_ini_name(name), f"default for {name}: {attrs.get('help', '')}", default=None)
+
+
+#: ``--contract-*`` option -> (dest, type, action), for the ini settings
+_INI_OPTIONS: dict[str, tuple[str, object, object]] = {}
+
+
+def _ini_name(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
+
+
+def _apply_ini_settings(config: pytest.Config) -> None:
+    """Copy each ini setting onto its option unless the option was given on the command line
+    (checked against the invocation's arguments, so an explicit value equal to the default still wins)."""
+    given = [str(arg).split("=", 1)[0] for arg in config.invocation_params.args]
+    if "--hypothesis-seed" in given:  # Hypothesis' seed on the command line beats a contract_seed in a file
+        given.append("--contract-seed")
+    for name, (dest, kind, action) in _INI_OPTIONS.items():
+        if any(arg == name or (arg.startswith("--contract-") and name.startswith(arg)) for arg in given):
+            continue
+        raw = config.getini(_ini_name(name))
+        if raw is None or raw == "" or raw == []:
+            continue
+        raw = " ".join(raw) if isinstance(raw, list) else str(raw).strip()
+        try:
+            if action in ("store_true", "store_false"):
+                if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(raw)
+                value: object = raw.lower() in ("1", "true", "yes", "on")
+            else:
+                value = kind(raw) if callable(kind) else raw
+        except ValueError:
+            raise pytest.UsageError(f"ini setting {_ini_name(name)} = {raw!r}: not a valid value for {name}") from None
+        setattr(config.option, dest, value)
 
 
 _OPTIONS = ("--contract-target", "--contract-conversations-url", "--contract-chat-url", "--contract-max-examples",
@@ -62,10 +111,17 @@ _OPTIONS = ("--contract-target", "--contract-conversations-url", "--contract-cha
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "contract: a test of the bundled Twilio webhook contract suite")
+    _apply_ini_settings(config)
     # A mistake in the contract options is a usage error now, once, not an error in every test later.
     # Nothing is checked (and nothing heavy imported) unless one of them was given.
     if any(config.getoption(name) is not None for name in _OPTIONS) or config.getoption("--contract-request-timeout") != 10.0:
         _check_options(config)
+    if _bundled_suite_requested(config) and not hasattr(config, "workerinput"):
+        # the seed of the whole run, chosen once here: the controller prints it and hands it to every xdist worker
+        import random
+
+        seed = _given_seed(config)
+        config.stash[_SEED] = seed if seed is not None else random.SystemRandom().randrange(2**32)
 
 
 def _check_options(config: pytest.Config) -> None:
@@ -76,7 +132,7 @@ def _check_options(config: pytest.Config) -> None:
     examples = option("--contract-max-examples")
     if examples is not None and examples < 1:
         raise pytest.UsageError("--contract-max-examples must be at least 1")
-    seed = option("--contract-seed")
+    seed = _given_seed(config)
     if seed is not None and seed < 0:
         raise pytest.UsageError("--contract-seed must be a non-negative integer")
     timeout = option("--contract-request-timeout")
@@ -220,7 +276,8 @@ def contract_suite(contract_target, pytestconfig: pytest.Config):
     try:
         suite.probe(suite.session())
     except TargetUnreachable as exc:
-        pytest.exit(f"twilio-webhook-contracts: {exc}", returncode=3)
+        # not pytest's 3 (INTERNAL_ERROR): the run was stopped before it could test anything
+        pytest.exit(f"twilio-webhook-contracts: {exc}", returncode=pytest.ExitCode.INTERRUPTED)
     pytestconfig.stash[_SEED] = suite.seed
     yield suite
 
@@ -266,13 +323,42 @@ def _redact(text: str, secrets) -> str:
     return text
 
 
-def _seed(config: pytest.Config) -> int | None:
-    """``--contract-seed``; under pytest-xdist without it, one seed all workers derive from the run's id
-    (so that every worker tests with the same seed, which each failure names)."""
+def _given_seed(config: pytest.Config) -> int | None:
+    """``--contract-seed``, else Hypothesis' own ``--hypothesis-seed`` taken as the contract seed
+    (an integer as it is; any other string, as Hypothesis allows, hashed to one)."""
     seed = config.getoption("--contract-seed")
     if seed is not None:
         return seed
+    hypothesis_seed = config.getoption("--hypothesis-seed", default=None)
+    if hypothesis_seed is None:
+        return None
+    text = str(hypothesis_seed).strip()
+    if text.isdigit():
+        return int(text)
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist (controller): every worker gets the run's seed, so all test with it and one line names it."""
+    seed = node.config.stash.get(_SEED, None)
+    if seed is not None:
+        node.workerinput["twilio_webhook_contracts_seed"] = seed
+
+
+def _seed(config: pytest.Config) -> int | None:
+    """The run's seed: given (``--contract-seed``/``--hypothesis-seed``), else chosen at configure time;
+    under pytest-xdist the controller's, else one derived from the run's id."""
+    seed = _given_seed(config)
+    if seed is not None:
+        return seed
     workerinput = getattr(config, "workerinput", None)
+    if workerinput and workerinput.get("twilio_webhook_contracts_seed") is not None:
+        return int(workerinput["twilio_webhook_contracts_seed"])
+    if config.stash.get(_SEED, None) is not None:
+        return config.stash[_SEED]
     if workerinput and workerinput.get("testrunuid"):
         import hashlib
 
@@ -293,6 +379,30 @@ def xdist_worker(config: pytest.Config) -> tuple[int, int]:
         return 0, 1
     return int(workerinput.get("workerid", "gw0").lstrip("gw") or 0), int(workerinput.get("workercount", 1))
 
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A named target that accepts no connection stops the run before any test: pytest's
+    INTERRUPTED (2), once, and under pytest-xdist before workers start (the bundled suite's
+    probe would otherwise stop each worker on its own, and xdist reports that as failures)."""
+    config = session.config
+    if hasattr(config, "workerinput") or not _bundled_suite_requested(config):
+        return
+    import socket
+    from urllib.parse import urlsplit
+
+    option = config.getoption
+    for url in dict.fromkeys(filter(None, (option("--contract-conversations-url") or option("--contract-target"),
+                                           option("--contract-chat-url") or option("--contract-target")))):
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            socket.create_connection((parts.hostname, port), timeout=option("--contract-request-timeout")).close()
+        except OSError as exc:
+            reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else (
+                "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc)).lower())
+            pytest.exit(f"twilio-webhook-contracts: cannot reach {parts.scheme}://{parts.netloc}: {reason}",
+                        returncode=pytest.ExitCode.INTERRUPTED)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
