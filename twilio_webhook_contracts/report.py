@@ -254,11 +254,57 @@ def markdown_summary(results: "Results", secrets: Sequence[str] = ()) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def console_summary(results: "Results", verbose: bool = False, secrets: Sequence[str] = ()) -> str:
-    """What a person reads in a terminal at the end of a run."""
+def what_was_tested(results: "Results", spec: Any = None) -> list[str]:
+    """One compact block: per family, the checks that held and how many times each was judged;
+    then why an operation got few requests (``nothing to vary: no parameters``).
+
+    A passing run that says only "20 passed" leaves the reader guessing whether a check ran
+    once or a thousand times; this says it, without a line per check.
+    """
+    checks = _checks()
+    held: dict[str, list[str]] = {}
+    for name, check in checks.items():
+        if results.status_of(name) == "passed":
+            held.setdefault(check.family, []).append(f"{name} ×{results.checks_run[name]}")
+    if not held:
+        return []
+    width = max(len(family) for family in held)
+    lines = ["held (times judged):"] + [f"  {family:{width}}  {', '.join(names)}" for family, names in held.items()]
+    lines += [f"  {line}" for line in _low_counts(results, spec)]
+    return lines
+
+
+def _low_counts(results: "Results", spec: Any) -> list[str]:
+    counts = results.requests_by_operation
+    if not counts:
+        return []
+    if spec is None:
+        from .spec import default_spec
+
+        spec = default_spec()
+    ordered = sorted(counts.values())
+    median = ordered[len(ordered) // 2]
+    lines = []
+    for operation_id, sent in counts.items():
+        try:
+            operation = spec.operation(operation_id)
+        except Exception:  # noqa: BLE001 - an operation the spec does not know: nothing to explain
+            continue
+        if not operation.parameters and not operation.form_fields:
+            lines.append(f"{operation_id}: few requests of its own: nothing to vary: no parameters (every generated "
+                         f"request is the same one, sent once per kind; {sent} in all with the stateful suite's)")
+        elif sent * 4 < median:
+            varying = "only its path varies" if not operation.form_fields and not operation.query_parameters \
+                else "few distinct requests exist or were reached"
+            lines.append(f"{operation_id}: {sent} requests (median {median}): {varying}")
+    return lines
+
+
+def console_summary(results: "Results", verbose: bool = False, secrets: Sequence[str] = (), quiet: bool = False) -> str:
+    """What a person reads in a terminal at the end of a run (``quiet``: without the "held" block)."""
     report = to_json(results, secrets)
     counts = report["counts"]
-    lines = []
+    lines = [] if quiet else [redact(line, secrets) for line in what_was_tested(results)]
     for violation in report["violations"]:
         lines.append(f"FAIL {violation['check']} [{violation['operation']}] {_explanation(violation)}")
         steps = violation["steps"] or ([violation["curl"]] if violation["curl"] else [])

@@ -259,7 +259,10 @@ def _run_guarded(args: argparse.Namespace, target, config, results, checks, live
             results.note(f"RESTORE FAILED: {problem}")
         from ..report import console_summary
 
-        print(console_summary(results, verbose=args.verbose, secrets=secrets), flush=True)
+        print(console_summary(results, verbose=args.verbose, secrets=secrets, quiet=args.quiet), flush=True)
+        from ..annotations import print_github_annotations
+
+        print_github_annotations(results, secrets)
         try:
             _write_reports(args, results, secrets)
             _record_history(args, results, secrets)
