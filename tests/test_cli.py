@@ -680,7 +680,7 @@ def test_every_run_option_is_documented_in_the_readme():
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
     missing = []
-    for command in ("run", "verify", "mock", "spec", "drift", "history"):
+    for command in ("run", "verify", "mock", "spec", "drift", "history", "replay"):
         for action in sub.choices[command]._actions:  # noqa: SLF001
             for option in action.option_strings:
                 if option.startswith("--") and option != "--help" and f"`{option}" not in readme and f"{option} " not in readme:
