@@ -443,3 +443,31 @@ def test_the_plugin_is_registered_through_its_entry_point(pytester):
     fixtures = pytester.runpytest_subprocess("--fixtures", "-p", "no:cacheprovider")
     for fixture in ("twilio_mock", "contract_target", "contract_suite"):
         assert re.search(rf"^{fixture} \[.*scope\]|^{fixture}\b", text(fixtures), re.M), fixture
+
+
+def test_a_passing_bundled_run_says_what_held_and_quiet_hides_it(pytester):
+    from twilio_webhook_contracts.contract_tests.checks import FAMILIES
+
+    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL)
+    assert result.ret == 0
+    out = text(result)
+    assert out.count("twilio-webhook-contracts: checks that held (times judged):") == 1
+    for family in FAMILIES:
+        assert re.search(rf"^  {family} +\w+ ×\d+", out, re.M), family
+    assert "FetchConfigurationWebhook: few requests of its own: nothing to vary: no parameters" in out
+    quiet = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "-q")
+    assert "held (times judged)" not in text(quiet) and "replay with --contract-seed" in text(quiet)
+
+
+def test_failed_bundled_tests_become_github_annotations_inside_actions(pytester, broken_mock, credentials, monkeypatch):
+    args = ("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "--contract-target", broken_mock.url,
+            "--contract-checks", "response", "--contract-seed", "5")
+    outside = pytester.runpytest_subprocess(*args)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    inside = pytester.runpytest_subprocess(*args)
+    assert outside.ret == inside.ret == 1
+    assert "::error" not in text(outside)
+    lines = [line for line in inside.outlines if line.startswith("::error ")]
+    assert lines and all(re.match(r"::error file=[^,]+checks\.py,line=\d+,title=", line) for line in lines)
+    assert any("test_operation[FetchConfigurationWebhook-valid]" in line and "$.target" in line for line in lines)
+    assert all(TOKEN not in line for line in lines)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:  # pragma: no cover
     from twilio_webhook_contracts.contract_tests.results import Results
 
-__all__ = ["annotation", "github_annotations", "in_github_actions", "print_github_annotations"]
+__all__ = ["annotation", "check_location", "github_annotations", "in_github_actions", "print_github_annotations"]
 
 
 def in_github_actions() -> bool:
@@ -53,7 +53,7 @@ def _relative(path: str) -> str:
     return path
 
 
-def _where(check_name: str) -> tuple[str | None, int | None]:
+def check_location(check_name: str) -> tuple[str | None, int | None]:
     from twilio_webhook_contracts.contract_tests.checks import CHECKS
 
     from twilio_webhook_contracts.contract_tests import checks as module
@@ -80,7 +80,7 @@ def github_annotations(results: "Results", secrets: Sequence[str] = ()) -> list[
     report = to_json(results, secrets)
     lines = []
     for violation in report["violations"]:
-        file, line = _where(violation["check"])
+        file, line = check_location(violation["check"])
         steps = violation["steps"] or ([violation["curl"]] if violation["curl"] else [])
         message = "\n".join([violation["explanation"], *(["reproduce:", *steps[-6:]] if steps else [])])
         lines.append(annotation("error", message, file=file, line=line,

@@ -116,6 +116,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Nothing is checked (and nothing heavy imported) unless one of them was given.
     if any(config.getoption(name) is not None for name in _OPTIONS) or config.getoption("--contract-request-timeout") != 10.0:
         _check_options(config)
+    if _bundled_suite_requested(config):
+        config.stash[_HELD] = held = _Held()
+        config.pluginmanager.register(held, "twilio-webhook-contracts-held")
     if _bundled_suite_requested(config) and not hasattr(config, "workerinput"):
         # the seed of the whole run, chosen once here: the controller prints it and hands it to every xdist worker
         import random
@@ -366,7 +369,78 @@ def _seed(config: pytest.Config) -> int | None:
     return None
 
 
+_TESTED = "twilio_webhook_contracts_tested"
+
+
+def record_tested(record_property, results) -> None:
+    """What one bundled test judged (checks and how often, requests per operation, failed checks), as a
+    user property: it travels with the report, from pytest-xdist workers to the controller too."""
+    record_property(_TESTED, {"checks": dict(results.checks_run),
+                              "requests": dict(results.requests_by_operation),
+                              "failed": sorted({record.check for record in results.violations})})
+
+
+class _Held:
+    """Adds up what the bundled tests judged, from their reports (the controller's, under xdist)."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        self.checks: Counter = Counter()
+        self.requests: Counter = Counter()
+        self.failed: set[str] = set()
+        #: GitHub annotations of failed bundled tests (printed at the end inside GitHub Actions)
+        self.annotations: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == _TESTED and isinstance(value, dict):
+                self.checks.update(value.get("checks", {}))
+                self.requests.update(value.get("requests", {}))
+                self.failed.update(value.get("failed", []))
+                if report.failed:
+                    self._annotate(report, value.get("failed", []))
+
+    def _annotate(self, report: pytest.TestReport, failed: list[str]) -> None:
+        from twilio_webhook_contracts.annotations import annotation, check_location, in_github_actions
+
+        if not in_github_actions():
+            return
+        file, line = check_location(failed[0]) if failed else (report.location[0], report.location[1] + 1)
+        text = str(report.longrepr)  # already redacted by pytest_runtest_makereport
+        self.annotations.append(annotation("error", text[:4000], file=file, line=line, title=report.nodeid))
+
+
+_HELD = pytest.StashKey[_Held]()
+
+
+def _held_block(config: pytest.Config) -> list[str]:
+    held = config.stash.get(_HELD, None)
+    if held is None or not held.checks or config.get_verbosity() < 0:
+        return []
+    from twilio_webhook_contracts.contract_tests.checks import CHECKS
+    from twilio_webhook_contracts.contract_tests.results import FailureRecord, Results
+    from twilio_webhook_contracts.report import what_was_tested
+
+    results = Results()
+    results.checks_run.update(held.checks)
+    results.requests_by_operation.update(held.requests)
+    for name in held.failed:
+        results.failures[(name, "*")] = FailureRecord(name, CHECKS[name].family if name in CHECKS else "other", "*", "")
+    return what_was_tested(results)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    lines = _held_block(config)
+    if lines:
+        terminalreporter.write_line("twilio-webhook-contracts: checks that " + lines[0])
+        for line in lines[1:]:
+            terminalreporter.write_line(line)
+    held = config.stash.get(_HELD, None)
+    for line in held.annotations if held is not None else ():
+        terminalreporter.write_line(line)
     seed = config.stash.get(_SEED, None)
     if seed is not None:
         terminalreporter.write_line(f"twilio-webhook-contracts: seed {seed} (replay with --contract-seed {seed})")
