@@ -165,6 +165,10 @@ def test_every_contract_option_has_an_ini_setting_and_the_command_line_wins(pyte
     overridden = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", "-p", "no:cacheprovider",
                                                "--contract-seed", "9")
     assert "seed 9 (replay with --contract-seed 9)" in text(overridden)
+    pytester.makeini("[pytest]\naddopts = --contract-seed 8\ncontract_max_examples = 2\ncontract_seed = 4242\n"
+                     "contract_checks = response\n")
+    from_addopts = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", "-p", "no:cacheprovider")
+    assert "seed 8 (replay with --contract-seed 8)" in text(from_addopts)  # addopts is the command line too
     pytester.makeini("[pytest]\ncontract_max_examples = many\n")
     bad = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", "-p", "no:cacheprovider")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR

@@ -67,12 +67,13 @@ def _add_ini_settings(parser: pytest.Parser, group) -> None:
         if name is None:
             continue
         attrs = argument.attrs()
-        _INI_OPTIONS[name] = (attrs.get("dest") or argument.dest, attrs.get("type"), attrs.get("action"))
+        _INI_OPTIONS[name] = (attrs.get("dest") or argument.dest, attrs.get("type"), attrs.get("action"),
+                              attrs.get("default"))
         parser.addini(_ini_name(name), f"default for {name}: {attrs.get('help', '')}", default=None)
 
 
 #: ``--contract-*`` option -> (dest, type, action), for the ini settings
-_INI_OPTIONS: dict[str, tuple[str, object, object]] = {}
+_INI_OPTIONS: dict[str, tuple[str, object, object, object]] = {}
 
 
 def _ini_name(option: str) -> str:
@@ -80,13 +81,16 @@ def _ini_name(option: str) -> str:
 
 
 def _apply_ini_settings(config: pytest.Config) -> None:
-    """Copy each ini setting onto its option unless the option was given on the command line
-    (checked against the invocation's arguments, so an explicit value equal to the default still wins)."""
+    """Copy each ini setting onto its option unless the option was given: on the command line (an
+    explicit value equal to the default still wins) or through ``addopts``/``PYTEST_ADDOPTS`` (the
+    option no longer holds its default)."""
     given = [str(arg).split("=", 1)[0] for arg in config.invocation_params.args]
     if "--hypothesis-seed" in given:  # Hypothesis' seed on the command line beats a contract_seed in a file
         given.append("--contract-seed")
-    for name, (dest, kind, action) in _INI_OPTIONS.items():
+    for name, (dest, kind, action, default) in _INI_OPTIONS.items():
         if any(arg == name or (arg.startswith("--contract-") and name.startswith(arg)) for arg in given):
+            continue
+        if getattr(config.option, dest, default) != default:
             continue
         raw = config.getini(_ini_name(name))
         if raw is None or raw == "" or raw == []:
