@@ -80,3 +80,25 @@ def test_the_schema_rejects_what_ci_tools_reject(junit_schema):
     """The validator can fail: a testcase without a name is invalid."""
     broken = to_junit_xml(_results()).replace('name="no_server_error[ListChannelWebhook]"', "", 1)
     assert not junit_schema.validate(lxml_etree.fromstring(broken.encode()))
+
+
+def test_a_real_failing_run_writes_a_valid_file(junit_schema, tmp_path, monkeypatch):
+    from twilio_webhook_contracts.cli import main
+    from twilio_webhook_contracts.mock import serve_mock
+
+    from live_helpers import DropsTarget
+
+    account, token = "AC" + "9" * 32, "junit-Token/5e6f7a8b9c0d"
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", account)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", token)
+    for name in ("TWILIO_API_KEY", "TWILIO_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    with serve_mock(DropsTarget(accounts={account: token})) as mock:
+        code = main(["run", "--max-examples", "3", "--database", "none", "--seed", "2", "-q", "--target", mock.url,
+                     "--junitxml", str(tmp_path / "r.xml")])
+    assert code == 1
+    tree = lxml_etree.parse(str(tmp_path / "r.xml"))
+    junit_schema.assertValid(tree)
+    cases = tree.findall(".//testcase")
+    assert sum(len(case.findall("failure")) for case in cases) == int(tree.find("testsuite").get("failures")) >= 2
+    assert all(len(case.findall("failure")) <= 1 for case in cases)
