@@ -56,22 +56,22 @@ def _run(suite, action) -> Results:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_operation(contract_suite, operation_id: str, kind: str, record_property) -> None:
+def test_operation(contract_suite, operation_id: str, kind: str, request) -> None:
     results = _run(contract_suite, lambda session: contract_suite.run_phase(session, operation_id, kind))
-    record_tested(record_property, results)
+    record_tested(request.node, results)
     _verdict(results)
     if not sum(results.checks_run.values()):
         reasons = sorted(set(results.skipped.values())) or ["nothing to check for this operation and kind"]
         pytest.skip("; ".join(reasons))
 
 
-def test_stateful(contract_suite, pytestconfig, record_property) -> None:
+def test_stateful(contract_suite, pytestconfig, request) -> None:
     index, count = xdist_worker(pytestconfig)
     # Under xdist other workers write the account configuration at the same time,
     # so the model leaves it out and uses resources of its own.
     pools = contract_suite.pools(worker=1 if count > 1 else 0, workers=2 if count > 1 else 1)
     results = _run(contract_suite, lambda session: contract_suite.run_stateful(session, pools))
-    record_tested(record_property, results)
+    record_tested(request.node, results)
     _verdict(results)
     if not sum(results.checks_run.values()):
         pytest.skip("; ".join(sorted(set(results.skipped.values()))) or "no state check selected")

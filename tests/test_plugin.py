@@ -130,6 +130,7 @@ def test_the_bundled_suite_spreads_over_xdist_workers_and_prints_the_one_seed_th
     result.assert_outcomes(**bundled_counts())
     seeds = re.findall(r"twilio-webhook-contracts: seed (\d+) \(replay with --contract-seed \1\)", text(result))
     assert len(seeds) == 1, text(result)
+    assert text(result).count("twilio-webhook-contracts: checks that held (times judged):") == 1  # added up over workers
 
 
 @pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
@@ -452,10 +453,12 @@ def test_the_plugin_is_registered_through_its_entry_point(pytester):
 def test_a_passing_bundled_run_says_what_held_and_quiet_hides_it(pytester):
     from twilio_webhook_contracts.contract_tests.checks import FAMILIES
 
-    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL)
+    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL,
+                                           "--junitxml", "junit.xml", "-W", "error")
     assert result.ret == 0
     out = text(result)
     assert out.count("twilio-webhook-contracts: checks that held (times judged):") == 1
+    assert "twilio_webhook_contracts_tested" not in (pytester.path / "junit.xml").read_text()  # no stray properties
     for family in FAMILIES:
         assert re.search(rf"^  {family} +\w+ ×\d+", out, re.M), family
     assert "FetchConfigurationWebhook: few requests of its own: nothing to vary: no parameters" in out

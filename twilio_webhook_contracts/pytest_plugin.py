@@ -310,9 +310,12 @@ def _remember_secrets(config: pytest.Config, credentials) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call):
     """Keep the target's secret out of failure reports (``--showlocals`` shows the transport's locals).
 
-    A no-op until ``contract_target`` has been set up in this session.
+    A no-op until ``contract_target`` has been set up in this session. Also hands what a bundled
+    test judged (:func:`record_tested`) to its call report.
     """
     outcome = yield
+    if call.when == "call" and _TESTED_KEY in item.stash:
+        setattr(outcome.get_result(), _TESTED, item.stash[_TESTED_KEY])
     secrets = item.config.stash.get(_SECRETS, ())
     if not secrets:
         return
@@ -376,12 +379,19 @@ def _seed(config: pytest.Config) -> int | None:
 _TESTED = "twilio_webhook_contracts_tested"
 
 
-def record_tested(record_property, results) -> None:
-    """What one bundled test judged (checks and how often, requests per operation, failed checks), as a
-    user property: it travels with the report, from pytest-xdist workers to the controller too."""
-    record_property(_TESTED, {"checks": dict(results.checks_run),
-                              "requests": dict(results.requests_by_operation),
-                              "failed": sorted({record.check for record in results.violations})})
+_TESTED_KEY = pytest.StashKey[dict]()
+
+
+def record_tested(node: pytest.Item, results) -> None:
+    """What one bundled test judged (checks and how often, requests per operation, failed checks).
+
+    Kept on the item; :func:`pytest_runtest_makereport` puts it on the call report as an attribute,
+    which pytest serialises with the report, so it reaches the controller from pytest-xdist workers
+    too. (Not a user property: those end up in ``--junitxml`` files, where xunit2 forbids them.)
+    """
+    node.stash[_TESTED_KEY] = {"checks": dict(results.checks_run),
+                               "requests": dict(results.requests_by_operation),
+                               "failed": sorted({record.check for record in results.violations})}
 
 
 class _Held:
@@ -397,15 +407,14 @@ class _Held:
         self.annotations: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call":
+        value = getattr(report, _TESTED, None)
+        if report.when != "call" or not isinstance(value, dict):
             return
-        for name, value in report.user_properties:
-            if name == _TESTED and isinstance(value, dict):
-                self.checks.update(value.get("checks", {}))
-                self.requests.update(value.get("requests", {}))
-                self.failed.update(value.get("failed", []))
-                if report.failed:
-                    self._annotate(report, value.get("failed", []))
+        self.checks.update(value.get("checks", {}))
+        self.requests.update(value.get("requests", {}))
+        self.failed.update(value.get("failed", []))
+        if report.failed:
+            self._annotate(report, value.get("failed", []))
 
     def _annotate(self, report: pytest.TestReport, failed: list[str]) -> None:
         from twilio_webhook_contracts.annotations import annotation, check_location, in_github_actions
