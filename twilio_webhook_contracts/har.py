@@ -22,7 +22,6 @@ import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
-from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # pragma: no cover
     from twilio_webhook_contracts.contract_tests.results import Results
@@ -173,8 +172,3 @@ def request_from_entry(entry: Mapping[str, Any]) -> "Request":
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise HarError(f"a malformed _request in the cassette: {exc}") from None
-
-
-def entry_origin(entry: Mapping[str, Any]) -> str:
-    parts = urlsplit(str(entry.get("request", {}).get("url", "")))
-    return f"{parts.scheme}://{parts.netloc}"
