@@ -90,11 +90,28 @@ class Results:
     requests_sent: int = 0
     retries: int = 0
     target: dict[str, object] = field(default_factory=dict)
+    #: evaluations and seconds of the exchanges judged, per (check, operationId): JUnit's test cases
+    by_operation: Counter = field(default_factory=Counter)
+    seconds: Counter = field(default_factory=Counter)
+    #: responses per operationId (what a passing run says it tried)
+    requests_by_operation: Counter = field(default_factory=Counter)
+    #: when a list, every exchange is kept here for a HAR cassette (``--report-har``)
+    exchanges: list | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def ran(self, check: str, count: int = 1) -> None:
+    def ran(self, check: str, count: int = 1, operation: str | None = None, seconds: float = 0.0) -> None:
         with self._lock:
             self.checks_run[check] += count
+            if operation is not None:
+                self.by_operation[(check, operation)] += count
+                self.seconds[(check, operation)] += seconds
+
+    def exchanged(self, response: Response, failed: Sequence[str], started: float) -> None:
+        """Count one answered request; keep it (with the checks it failed) when recording a cassette."""
+        with self._lock:
+            self.requests_by_operation[response.request.operation_id] += 1
+            if self.exchanges is not None:
+                self.exchanges.append((started, response, tuple(failed)))
 
     def record(
         self,

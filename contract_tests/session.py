@@ -8,6 +8,7 @@ failure reports as its reproduction.
 
 from __future__ import annotations
 
+import time
 from typing import Mapping
 
 from twilio_webhook_contracts.ledger import Ledger, ledger_of
@@ -62,18 +63,19 @@ class Session:
         if self.target.is_dead(op):
             raise OperationDead(self.target.timed_out[op])
         self.history.append(self.target.curl(request, auth))
+        started = time.time()
         try:
             response = self.target.send(request, auth=auth)
         except TargetTimeout as exc:
             if self.enabled("responds_within_timeout"):
-                self.results.ran("responds_within_timeout")
+                self.results.ran("responds_within_timeout", operation=op, seconds=time.time() - started)
                 self.results.record("responds_within_timeout", op, [str(exc)], request=request,
                                     curl=self.target.curl(request, auth), steps=self._steps())
             raise OperationDead(str(exc)) from None
         except TargetUnreachable as exc:
             raise TargetGone(str(exc)) from None
         if self.enabled("responds_within_timeout"):
-            self.results.ran("responds_within_timeout")
+            self.results.ran("responds_within_timeout", operation=op, seconds=response.elapsed)
         failed: list[str] = []
         for check in self._response_checks:
             if expected_status is not None and check.name == "valid_request_accepted":
@@ -81,10 +83,11 @@ class Session:
             outcome = check.function(response, self.context)  # type: ignore[misc]
             if outcome is None:
                 continue
-            self.results.ran(check.name)
+            self.results.ran(check.name, operation=op, seconds=response.elapsed)
             if outcome:
                 failed.append(check.name)
                 self.fail(check.name, op, outcome, response=response, raise_=False, auth=auth)
+        self.results.exchanged(response, failed, started)
         if self.context.learn_parent(response) and request.method != "GET":
             self._confirm_absent(request)
         return response, failed

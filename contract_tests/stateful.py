@@ -141,7 +141,7 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
             for check, problems in verdicts:
                 if not session.enabled(check):
                     continue
-                session.results.ran(check)
+                session.results.ran(check, operation=op, seconds=response.elapsed if response is not None else 0.0)
                 if problems:
                     session.fail(check, op, problems, response=response, raise_=False)
                     first = first or check

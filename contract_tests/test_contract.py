@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pytest
 
-from twilio_webhook_contracts.pytest_plugin import xdist_worker
+from twilio_webhook_contracts.pytest_plugin import record_tested, xdist_worker
 from twilio_webhook_contracts.contract_tests.engine import STATEFUL
 from twilio_webhook_contracts.contract_tests.results import Results
 from twilio_webhook_contracts.contract_tests.runner import KINDS
@@ -51,13 +51,16 @@ def _verdict(results: Results, nothing: str) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_operation(contract_suite, operation_id: str, kind: str) -> None:
-    _verdict(contract_suite.run_unit(operation_id, kind), "nothing to check for this operation and kind")
+def test_operation(contract_suite, operation_id: str, kind: str, request) -> None:
+    results = contract_suite.run_unit(operation_id, kind)
+    record_tested(request.node, results)
+    _verdict(results, "nothing to check for this operation and kind")
 
 
-def test_stateful(contract_suite, pytestconfig) -> None:
+def test_stateful(contract_suite, pytestconfig, request) -> None:
     index, count = xdist_worker(pytestconfig)
     # Under xdist other workers write the account configuration at the same time,
     # so the model leaves it out and uses resources of its own.
     results = contract_suite.run_unit(STATEFUL, worker=1 if count > 1 else 0, workers=2 if count > 1 else 1)
+    record_tested(request.node, results)
     _verdict(results, "no state check selected")

@@ -158,19 +158,6 @@ probe("Ours: a channel by unique name", ours_chat, "GET",
 EOF
 
 if [[ "$update_docs" == 1 ]]; then
-  "$py" - "$out/matrix.md" "$root/docs/prism-matrix.md" "$PRISM_VERSION" <<'EOF'
-import re, sys
-matrix, doc, version = sys.argv[1:]
-text = open(doc, encoding="utf-8").read()
-generated = open(matrix, encoding="utf-8").read().replace("\n### ", "\n#### ")
-generated = generated.replace("## Conformance matrix", f"### Matrix (Prism {version})", 1)
-generated = re.sub(r"http://127\.0\.0\.1:\d+", "http://127.0.0.1:<port>", generated)  # free ports differ per run
-new, count = re.subn(r"(<!-- matrix:start -->\n).*?(<!-- matrix:end -->)", lambda m: m.group(1) + generated + m.group(2),
-                     text, flags=re.S)
-if count != 1:
-    sys.exit("verify-prism: docs/prism-matrix.md has no <!-- matrix:start --> ... <!-- matrix:end --> section")
-open(doc, "w", encoding="utf-8").write(new)
-print(f"== updated {doc}")
-EOF
+  "$py" "$root/examples/prism_matrix_doc.py" "$out/matrix.md" "$root/docs/prism-matrix.md" "$PRISM_VERSION"
 fi
 echo "== matrix: $out/matrix.md ($out/matrix.json, $out/matrix.xml); probes: $out/probes.txt; verify exit status $status"

@@ -271,20 +271,26 @@ def test_the_console_names_each_violation_and_how_to_replay_it(failing_run):
     assert re.search(r"\b2 violation\(s\)", out)
 
 
-def test_junit_xml_is_well_formed_and_lists_the_failures(failing_run):
+def test_junit_xml_has_one_case_per_check_and_operation_with_one_failure_each(failing_run):
     root = ET.parse(failing_run["r.xml"]).getroot()
     (suite,) = root.findall("testsuite")
     cases = suite.findall("testcase")
-    assert [case.get("name") for case in cases] == list(CHECKS)
-    assert int(suite.get("tests")) == len(cases)
+    assert {case.get("name").split("[")[0] for case in cases} == set(CHECKS)  # every check appears
+    assert int(suite.get("tests")) == int(root.get("tests")) == len(cases)
+    assert len({case.get("name") for case in cases}) == len(cases)
     failed = [case for case in cases if case.find("failure") is not None]
-    assert int(suite.get("failures")) == len(failed) and [c.get("name") for c in failed] == ["response_schema_conforms"]
+    assert int(suite.get("failures")) == len(failed)
+    assert sorted(c.get("name") for c in failed) == ["response_schema_conforms[FetchConfigurationWebhook]",
+                                                     "response_schema_conforms[UpdateConfigurationWebhook]"]
     assert int(suite.get("skipped")) == sum(case.find("skipped") is not None for case in cases)
-    failures = failed[0].findall("failure")
-    assert {f.get("message").split(":")[0] for f in failures} == {"FetchConfigurationWebhook", "UpdateConfigurationWebhook"}
-    for failure in failures:
+    for case in failed:
+        (failure,) = case.findall("failure")  # exactly one each
         assert "$.target" in failure.get("message") and "curl " in failure.text
         assert not re.match(r"(\w+): \1:", failure.get("message"))  # the operation is named once
+    ran = [case for case in cases if case.find("skipped") is None]
+    assert all(float(case.get("time")) >= 0 for case in cases) and sum(float(c.get("time")) for c in ran) > 0
+    assert {c.get("name") for c in ran if c.get("name").startswith("valid_request_accepted[")} >= {
+        "valid_request_accepted[FetchConfigurationWebhook]", "valid_request_accepted[ListChannelWebhook]"}
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties["seed"] == "12345"
 
@@ -359,7 +365,7 @@ def test_reports_survive_binary_bodies_and_never_carry_an_escaped_secret():
     secrets = secret_forms(Credentials(ACCOUNT, secret))
     xml_text = to_junit_xml(results, secrets)
     root = ET.fromstring(xml_text)  # well-formed despite NUL, ESC, BEL
-    failure = root.find("testsuite/testcase[@name='no_server_error']/failure")
+    failure = root.find("testsuite/testcase[@name='no_server_error[FetchConfigurationWebhook]']/failure")
     assert failure is not None and "\\x00" in failure.text and "boom" in failure.text
     json_text = dumps(to_json(results, secrets))
     assert json.loads(json_text)["violations"][0]["check"] == "no_server_error"
@@ -676,7 +682,7 @@ def test_every_run_option_is_documented_in_the_readme():
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
     missing = []
-    for command in ("run", "verify", "mock", "spec", "drift", "history", "restore"):
+    for command in ("run", "verify", "mock", "spec", "drift", "history", "restore", "replay"):
         for action in sub.choices[command]._actions:  # noqa: SLF001
             for option in action.option_strings:
                 if option.startswith("--") and option != "--help" and f"`{option}" not in readme and f"{option} " not in readme:

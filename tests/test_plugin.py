@@ -124,19 +124,56 @@ def test_the_bundled_suite_names_what_a_broken_target_gets_wrong(pytester, broke
 
 
 @pytest.mark.slow  # two workers, each importing everything: ~25 s on two cores
-def test_the_bundled_suite_spreads_over_xdist_workers(pytester):
+def test_the_bundled_suite_spreads_over_xdist_workers_and_prints_the_one_seed_they_share(pytester):
     pytest.importorskip("xdist")
     result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "-n", "2")
     result.assert_outcomes(**bundled_counts())
+    seeds = re.findall(r"twilio-webhook-contracts: seed (\d+) \(replay with --contract-seed \1\)", text(result))
+    assert len(seeds) == 1, text(result)
+    assert text(result).count("twilio-webhook-contracts: checks that held (times judged):") == 1  # added up over workers
 
 
-def test_an_unreachable_contract_target_stops_the_run_with_status_3(pytester, credentials):
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_an_unreachable_contract_target_stops_the_run_as_interrupted_not_internal_error(pytester, credentials, workers):
+    if workers:
+        pytest.importorskip("xdist")
     with socket.socket() as sock:  # bound, not listening: connections are refused
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "--contract-target", url)
-    assert result.ret == 3
+        result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL,
+                                               "--contract-target", url, *workers)
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # 2; pytest's 3 means INTERNAL_ERROR
     assert f"twilio-webhook-contracts: cannot reach {url}: connection refused" in text(result)
+    assert "failed" not in text(result) and "INTERNALERROR" not in text(result)
+
+
+def test_hypothesis_seed_is_the_contract_seed(pytester):
+    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL,
+                                           "--contract-checks", "response", "--hypothesis-seed", "5")
+    assert result.ret == 0
+    assert "twilio-webhook-contracts: seed 5 (replay with --contract-seed 5)" in text(result)
+
+
+def test_every_contract_option_has_an_ini_setting_and_the_command_line_wins(pytester):
+    helped = text(pytester.runpytest_subprocess("--help"))
+    options = sorted(set(re.findall(r"^\s+(--contract-[a-z-]+)", helped, re.M)))
+    assert len(options) >= 10
+    for option in options:
+        assert re.search(rf"^\s+{option[2:].replace('-', '_')} \(", helped, re.M), f"no ini setting for {option}"
+    pytester.makeini("[pytest]\ncontract_max_examples = 2\ncontract_seed = 4242\ncontract_checks = response\n")
+    from_file = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", "-p", "no:cacheprovider")
+    assert from_file.ret == 0 and "seed 4242 (replay with --contract-seed 4242)" in text(from_file)
+    overridden = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", "-p", "no:cacheprovider",
+                                               "--contract-seed", "9")
+    assert "seed 9 (replay with --contract-seed 9)" in text(overridden)
+    pytester.makeini("[pytest]\naddopts = --contract-seed 8\ncontract_max_examples = 2\ncontract_seed = 4242\n"
+                     "contract_checks = response\n")
+    from_addopts = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", "-p", "no:cacheprovider")
+    assert "seed 8 (replay with --contract-seed 8)" in text(from_addopts)  # addopts is the command line too
+    pytester.makeini("[pytest]\ncontract_max_examples = many\n")
+    bad = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", "-p", "no:cacheprovider")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    assert "ini setting contract_max_examples = 'many': not a valid value for --contract-max-examples" in text(bad)
 
 
 # ---------------------------------------------------------------------------
@@ -422,3 +459,33 @@ def test_the_plugin_is_registered_through_its_entry_point(pytester):
     fixtures = pytester.runpytest_subprocess("--fixtures", "-p", "no:cacheprovider")
     for fixture in ("twilio_mock", "contract_target", "contract_suite"):
         assert re.search(rf"^{fixture} \[.*scope\]|^{fixture}\b", text(fixtures), re.M), fixture
+
+
+def test_a_passing_bundled_run_says_what_held_and_quiet_hides_it(pytester):
+    from twilio_webhook_contracts.contract_tests.checks import FAMILIES
+
+    result = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL,
+                                           "--junitxml", "junit.xml", "-W", "error")
+    assert result.ret == 0
+    out = text(result)
+    assert out.count("twilio-webhook-contracts: checks that held (times judged):") == 1
+    assert "twilio_webhook_contracts_tested" not in (pytester.path / "junit.xml").read_text()  # no stray properties
+    for family in FAMILIES:
+        assert re.search(rf"^  {family} +\w+ ×\d+", out, re.M), family
+    assert "FetchConfigurationWebhook: few requests of its own: nothing to vary: no parameters" in out
+    quiet = pytester.runpytest_subprocess("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "-q")
+    assert "held (times judged)" not in text(quiet) and "replay with --contract-seed" in text(quiet)
+
+
+def test_failed_bundled_tests_become_github_annotations_inside_actions(pytester, broken_mock, credentials, monkeypatch):
+    args = ("--pyargs", "twilio_webhook_contracts.contract_tests", *SMALL, "--contract-target", broken_mock.url,
+            "--contract-checks", "response", "--contract-seed", "5")
+    outside = pytester.runpytest_subprocess(*args)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    inside = pytester.runpytest_subprocess(*args)
+    assert outside.ret == inside.ret == 1
+    assert "::error" not in text(outside)
+    lines = [line for line in inside.outlines if line.startswith("::error ")]
+    assert lines and all(re.match(r"::error file=[^,]+checks\.py,line=\d+,title=", line) for line in lines)
+    assert any("test_operation[FetchConfigurationWebhook-valid]" in line and "$.target" in line for line in lines)
+    assert all(TOKEN not in line for line in lines)

@@ -14,8 +14,12 @@ import functools
 import json
 from typing import Any
 
-from openapi_core import OpenAPI
-from openapi_core.testing import MockRequest, MockResponse
+try:
+    from openapi_core import OpenAPI
+    from openapi_core.testing import MockRequest, MockResponse
+except ImportError as exc:  # an optional extra: say how to get it, in one line
+    raise ImportError("twilio_webhook_contracts.oracle needs openapi-core: "
+                      "pip install 'twilio-webhook-contracts[oracle]'") from exc
 
 from .request import Request
 from .spec import Spec, default_spec

@@ -112,6 +112,59 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="at most R requests per second (live default 5)")
     group.addoption("--contract-journal", metavar="PATH", default=None,
                     help="live: the crash-safe journal (default as for `webhook-contracts run --journal`)")
+    _add_ini_settings(parser, group)
+
+
+def _add_ini_settings(parser: pytest.Parser, group) -> None:
+    """An ini setting for every ``--contract-*`` option (``contract_target = …`` under
+    ``[tool.pytest.ini_options]``, ``[pytest]``, …): the command line wins over the file.
+
+    Taken from the group's options, so that an option added later gets its setting too.
+    """
+    for argument in group.options:
+        name = next((n for n in argument.names() if n.startswith("--contract-")), None)
+        if name is None:
+            continue
+        attrs = argument.attrs()
+        _INI_OPTIONS[name] = (attrs.get("dest") or argument.dest, attrs.get("type"), attrs.get("action"),
+                              attrs.get("default"))
+        parser.addini(_ini_name(name), f"default for {name}: {attrs.get('help', '')}", default=None)
+
+
+#: ``--contract-*`` option -> (dest, type, action), for the ini settings
+_INI_OPTIONS: dict[str, tuple[str, object, object, object]] = {}
+
+
+def _ini_name(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
+
+
+def _apply_ini_settings(config: pytest.Config) -> None:
+    """Copy each ini setting onto its option unless the option was given: on the command line (an
+    explicit value equal to the default still wins) or through ``addopts``/``PYTEST_ADDOPTS`` (the
+    option no longer holds its default)."""
+    given = [str(arg).split("=", 1)[0] for arg in config.invocation_params.args]
+    if "--hypothesis-seed" in given:  # Hypothesis' seed on the command line beats a contract_seed in a file
+        given.append("--contract-seed")
+    for name, (dest, kind, action, default) in _INI_OPTIONS.items():
+        if any(arg == name or (arg.startswith("--contract-") and name.startswith(arg)) for arg in given):
+            continue
+        if getattr(config.option, dest, default) != default:
+            continue
+        raw = config.getini(_ini_name(name))
+        if raw is None or raw == "" or raw == []:
+            continue
+        raw = " ".join(raw) if isinstance(raw, list) else str(raw).strip()
+        try:
+            if action in ("store_true", "store_false"):
+                if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(raw)
+                value: object = raw.lower() in ("1", "true", "yes", "on")
+            else:
+                value = kind(raw) if callable(kind) else raw
+        except ValueError:
+            raise pytest.UsageError(f"ini setting {_ini_name(name)} = {raw!r}: not a valid value for {name}") from None
+        setattr(config.option, dest, value)
 
 
 _OPTIONS = ("--contract-target", "--contract-conversations-url", "--contract-chat-url", "--contract-max-examples",
@@ -122,10 +175,20 @@ _OPTIONS = ("--contract-target", "--contract-conversations-url", "--contract-cha
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "contract: a test of the bundled Twilio webhook contract suite")
+    _apply_ini_settings(config)
     # A mistake in the contract options is a usage error now, once, not an error in every test later.
     # Nothing is checked (and nothing heavy imported) unless one of them was given.
     if any(config.getoption(name) is not None for name in _OPTIONS) or config.getoption("--contract-request-timeout") != 10.0:
         _check_options(config)
+    if _bundled_suite_requested(config):
+        config.stash[_HELD] = held = _Held()
+        config.pluginmanager.register(held, "twilio-webhook-contracts-held")
+    if _bundled_suite_requested(config) and not hasattr(config, "workerinput"):
+        # the seed of the whole run, chosen once here: the controller prints it and hands it to every xdist worker
+        import random
+
+        seed = _given_seed(config)
+        config.stash[_SEED] = seed if seed is not None else random.SystemRandom().randrange(2**32)
 
 
 def _check_options(config: pytest.Config) -> None:
@@ -136,7 +199,7 @@ def _check_options(config: pytest.Config) -> None:
     examples = option("--contract-max-examples")
     if examples is not None and examples < 1:
         raise pytest.UsageError("--contract-max-examples must be at least 1")
-    seed = option("--contract-seed")
+    seed = _given_seed(config)
     if seed is not None and seed < 0:
         raise pytest.UsageError("--contract-seed must be a non-negative integer")
     timeout = option("--contract-request-timeout")
@@ -333,7 +396,8 @@ def contract_suite(contract_target, pytestconfig: pytest.Config):
     try:
         engine.start()
     except TargetUnreachable as exc:
-        pytest.exit(f"twilio-webhook-contracts: {exc}", returncode=3)
+        # not pytest's 3 (INTERNAL_ERROR): the run was stopped before it could test anything
+        pytest.exit(f"twilio-webhook-contracts: {exc}", returncode=pytest.ExitCode.INTERRUPTED)
     except LiveError as exc:
         pytest.exit(f"twilio-webhook-contracts: live run refused: {exc}", returncode=2)
     pytestconfig.stash[_SEED] = engine.seed
@@ -403,9 +467,12 @@ def _remember_secrets(config: pytest.Config, credentials) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call):
     """Keep the target's secret out of failure reports (``--showlocals`` shows the transport's locals).
 
-    A no-op until ``contract_target`` has been set up in this session.
+    A no-op until ``contract_target`` has been set up in this session. Also hands what a bundled
+    test judged (:func:`record_tested`) to its call report.
     """
     outcome = yield
+    if call.when == "call" and _TESTED_KEY in item.stash:
+        setattr(outcome.get_result(), _TESTED, item.stash[_TESTED_KEY])
     secrets = item.config.stash.get(_SECRETS, ())
     if not secrets:
         return
@@ -424,13 +491,42 @@ def _redact(text: str, secrets) -> str:
     return redact(text, secrets)
 
 
-def _seed(config: pytest.Config) -> int | None:
-    """``--contract-seed``; under pytest-xdist without it, one seed all workers derive from the run's id
-    (so that every worker tests with the same seed, which each failure names)."""
+def _given_seed(config: pytest.Config) -> int | None:
+    """``--contract-seed``, else Hypothesis' own ``--hypothesis-seed`` taken as the contract seed
+    (an integer as it is; any other string, as Hypothesis allows, hashed to one)."""
     seed = config.getoption("--contract-seed")
     if seed is not None:
         return seed
+    hypothesis_seed = config.getoption("--hypothesis-seed", default=None)
+    if hypothesis_seed is None:
+        return None
+    text = str(hypothesis_seed).strip()
+    if text.isdigit():
+        return int(text)
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist (controller): every worker gets the run's seed, so all test with it and one line names it."""
+    seed = node.config.stash.get(_SEED, None)
+    if seed is not None:
+        node.workerinput["twilio_webhook_contracts_seed"] = seed
+
+
+def _seed(config: pytest.Config) -> int | None:
+    """The run's seed: given (``--contract-seed``/``--hypothesis-seed``), else chosen at configure time;
+    under pytest-xdist the controller's, else one derived from the run's id."""
+    seed = _given_seed(config)
+    if seed is not None:
+        return seed
     workerinput = getattr(config, "workerinput", None)
+    if workerinput and workerinput.get("twilio_webhook_contracts_seed") is not None:
+        return int(workerinput["twilio_webhook_contracts_seed"])
+    if config.stash.get(_SEED, None) is not None:
+        return config.stash[_SEED]
     if workerinput and workerinput.get("testrunuid"):
         import hashlib
 
@@ -438,7 +534,84 @@ def _seed(config: pytest.Config) -> int | None:
     return None
 
 
+_TESTED = "twilio_webhook_contracts_tested"
+
+
+_TESTED_KEY = pytest.StashKey[dict]()
+
+
+def record_tested(node: pytest.Item, results) -> None:
+    """What one bundled test judged (checks and how often, requests per operation, failed checks).
+
+    Kept on the item; :func:`pytest_runtest_makereport` puts it on the call report as an attribute,
+    which pytest serialises with the report, so it reaches the controller from pytest-xdist workers
+    too. (Not a user property: those end up in ``--junitxml`` files, where xunit2 forbids them.)
+    """
+    node.stash[_TESTED_KEY] = {"checks": dict(results.checks_run),
+                               "requests": dict(results.requests_by_operation),
+                               "failed": sorted({record.check for record in results.violations})}
+
+
+class _Held:
+    """Adds up what the bundled tests judged, from their reports (the controller's, under xdist)."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        self.checks: Counter = Counter()
+        self.requests: Counter = Counter()
+        self.failed: set[str] = set()
+        #: GitHub annotations of failed bundled tests (printed at the end inside GitHub Actions)
+        self.annotations: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        value = getattr(report, _TESTED, None)
+        if report.when != "call" or not isinstance(value, dict):
+            return
+        self.checks.update(value.get("checks", {}))
+        self.requests.update(value.get("requests", {}))
+        self.failed.update(value.get("failed", []))
+        if report.failed:
+            self._annotate(report, value.get("failed", []))
+
+    def _annotate(self, report: pytest.TestReport, failed: list[str]) -> None:
+        from twilio_webhook_contracts.annotations import annotation, check_location, in_github_actions
+
+        if not in_github_actions():
+            return
+        file, line = check_location(failed[0]) if failed else (report.location[0], report.location[1] + 1)
+        text = str(report.longrepr)  # already redacted by pytest_runtest_makereport
+        self.annotations.append(annotation("error", text[:4000], file=file, line=line, title=report.nodeid))
+
+
+_HELD = pytest.StashKey[_Held]()
+
+
+def _held_block(config: pytest.Config) -> list[str]:
+    held = config.stash.get(_HELD, None)
+    if held is None or not held.checks or config.get_verbosity() < 0:
+        return []
+    from twilio_webhook_contracts.contract_tests.checks import CHECKS
+    from twilio_webhook_contracts.contract_tests.results import FailureRecord, Results
+    from twilio_webhook_contracts.report import what_was_tested
+
+    results = Results()
+    results.checks_run.update(held.checks)
+    results.requests_by_operation.update(held.requests)
+    for name in held.failed:
+        results.failures[(name, "*")] = FailureRecord(name, CHECKS[name].family if name in CHECKS else "other", "*", "")
+    return what_was_tested(results)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    lines = _held_block(config)
+    if lines:
+        terminalreporter.write_line("twilio-webhook-contracts: checks that " + lines[0])
+        for line in lines[1:]:
+            terminalreporter.write_line(line)
+    held = config.stash.get(_HELD, None)
+    for line in held.annotations if held is not None else ():
+        terminalreporter.write_line(line)
     seed = config.stash.get(_SEED, None)
     if seed is not None:
         terminalreporter.write_line(f"twilio-webhook-contracts: seed {seed} (replay with --contract-seed {seed})")
@@ -464,6 +637,30 @@ def xdist_worker(config: pytest.Config) -> tuple[int, int]:
         return 0, 1
     return int(workerinput.get("workerid", "gw0").lstrip("gw") or 0), int(workerinput.get("workercount", 1))
 
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A named target that accepts no connection stops the run before any test: pytest's
+    INTERRUPTED (2), once, and under pytest-xdist before workers start (the bundled suite's
+    probe would otherwise stop each worker on its own, and xdist reports that as failures)."""
+    config = session.config
+    if hasattr(config, "workerinput") or not _bundled_suite_requested(config):
+        return
+    import socket
+    from urllib.parse import urlsplit
+
+    option = config.getoption
+    for url in dict.fromkeys(filter(None, (option("--contract-conversations-url") or option("--contract-target"),
+                                           option("--contract-chat-url") or option("--contract-target")))):
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            socket.create_connection((parts.hostname, port), timeout=option("--contract-request-timeout")).close()
+        except OSError as exc:
+            reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else (
+                "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc)).lower())
+            pytest.exit(f"twilio-webhook-contracts: cannot reach {parts.scheme}://{parts.netloc}: {reason}",
+                        returncode=pytest.ExitCode.INTERRUPTED)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

@@ -148,13 +148,33 @@ def to_json(results: "Results", secrets: Sequence[str] = ()) -> dict[str, Any]:
 
 
 def to_junit_xml(results: "Results", secrets: Sequence[str] = ()) -> str:
-    """JUnit XML: one test case per check, one ``<failure>`` per failing operation."""
+    """JUnit XML: one test case per (check, operation), with the seconds of the exchanges it judged
+    and at most one ``<failure>`` (a check never exercised is one skipped test case).
+
+    CI tools (Jenkins, GitLab, GitHub test reporters) show one failure per test case and reject
+    several; the file validates against Jenkins' ``junit-10.xsd`` (tests/test_junit.py).
+    """
     report = to_json(results, secrets)
+    by_check: dict[str, dict[str, dict[str, Any]]] = {}
+    for violation in report["violations"]:
+        by_check.setdefault(violation["check"], {})[violation["operation"]] = violation
+    cases: list[tuple[dict[str, Any], str, float, dict[str, Any] | None]] = []
+    for row in report["checks"]:
+        if row["status"] == "skipped":
+            cases.append((row, "", 0.0, None))
+            continue
+        failed = by_check.get(row["name"], {})
+        operations = sorted({op for (check, op) in results.by_operation if check == row["name"]} | set(failed))
+        for operation in operations or ["all operations"]:
+            cases.append((row, operation, results.seconds.get((row["name"], operation), 0.0), failed.get(operation)))
+    failures = sum(1 for *_, violation in cases if violation is not None)
+    skipped = sum(1 for row, *_, violation in cases
+                  if row["status"] == "skipped" or (row["status"] == "not_finished" and violation is None))
     suite = ET.Element("testsuite", {
         "name": "twilio-webhook-contracts",
-        "tests": str(len(report["checks"])),
-        "failures": str(report["counts"]["checks_failed"]),
-        "skipped": str(report["counts"]["checks_skipped"] + report["counts"]["checks_not_finished"]),
+        "tests": str(len(cases)),
+        "failures": str(failures),
+        "skipped": str(skipped),
         "errors": "0",
         "time": f"{report['duration_seconds']:.3f}",
         "timestamp": report["started_at"],
@@ -162,16 +182,15 @@ def to_junit_xml(results: "Results", secrets: Sequence[str] = ()) -> str:
     properties = ET.SubElement(suite, "properties")
     for key, value in (("seed", report["seed"]), *sorted(report["target"].items())):
         ET.SubElement(properties, "property", {"name": _xml_text(str(key)), "value": _xml_text(str(value))})
-    by_check: dict[str, list[dict[str, Any]]] = {}
-    for violation in report["violations"]:
-        by_check.setdefault(violation["check"], []).append(violation)
-    for row in report["checks"]:
-        case = ET.SubElement(suite, "testcase", {"classname": f"contract.{row['family']}", "name": row["name"], "time": "0"})
+    for row, operation, seconds, violation in cases:
+        name = f"{row['name']}[{operation}]" if operation else row["name"]
+        case = ET.SubElement(suite, "testcase", {"classname": f"contract.{row['family']}.{row['name']}",
+                                                 "name": _xml_text(name), "time": f"{seconds:.3f}"})
         if row["status"] == "skipped":
             ET.SubElement(case, "skipped", {"message": _xml_text(row["skip_reason"] or "not run")})
-        elif row["status"] == "not_finished":  # JUnit has no such outcome: skipped, saying so (never a pass)
+        elif row["status"] == "not_finished" and violation is None:  # JUnit has no such outcome: skipped, saying so
             ET.SubElement(case, "skipped", {"message": _xml_text(row["not_finished"] or "not finished (budget)")})
-        for violation in by_check.get(row["name"], []):
+        if violation is not None:
             failure = ET.SubElement(case, "failure", {
                 "message": _xml_text(_headline(violation)[:500]),
                 "type": row["name"],
@@ -180,7 +199,9 @@ def to_junit_xml(results: "Results", secrets: Sequence[str] = ()) -> str:
     if report["notes"] or report["aborted"]:
         out = ET.SubElement(suite, "system-out")
         out.text = _xml_text("\n".join([*report["notes"], *([report["aborted"]] if report["aborted"] else [])]))
-    root = ET.Element("testsuites")
+    root = ET.Element("testsuites", {"name": "twilio-webhook-contracts", "tests": str(len(cases)),
+                                     "failures": str(failures), "errors": "0",
+                                     "time": f"{report['duration_seconds']:.3f}"})
     root.append(suite)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
@@ -237,11 +258,57 @@ def markdown_summary(results: "Results", secrets: Sequence[str] = ()) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def console_summary(results: "Results", verbose: bool = False, secrets: Sequence[str] = ()) -> str:
-    """What a person reads in a terminal at the end of a run."""
+def what_was_tested(results: "Results", spec: Any = None) -> list[str]:
+    """One compact block: per family, the checks that held and how many times each was judged;
+    then why an operation got few requests (``nothing to vary: no parameters``).
+
+    A passing run that says only "20 passed" leaves the reader guessing whether a check ran
+    once or a thousand times; this says it, without a line per check.
+    """
+    checks = _checks()
+    held: dict[str, list[str]] = {}
+    for name, check in checks.items():
+        if results.status_of(name) == "passed":
+            held.setdefault(check.family, []).append(f"{name} ×{results.checks_run[name]}")
+    if not held:
+        return []
+    width = max(len(family) for family in held)
+    lines = ["held (times judged):"] + [f"  {family:{width}}  {', '.join(names)}" for family, names in held.items()]
+    lines += [f"  {line}" for line in _low_counts(results, spec)]
+    return lines
+
+
+def _low_counts(results: "Results", spec: Any) -> list[str]:
+    counts = results.requests_by_operation
+    if not counts:
+        return []
+    if spec is None:
+        from .spec import default_spec
+
+        spec = default_spec()
+    ordered = sorted(counts.values())
+    median = ordered[len(ordered) // 2]
+    lines = []
+    for operation_id, sent in counts.items():
+        try:
+            operation = spec.operation(operation_id)
+        except Exception:  # noqa: BLE001 - an operation the spec does not know: nothing to explain
+            continue
+        if not operation.parameters and not operation.form_fields:
+            lines.append(f"{operation_id}: few requests of its own: nothing to vary: no parameters (every generated "
+                         f"request is the same one, sent once per kind; {sent} in all with the stateful suite's)")
+        elif sent * 4 < median:
+            varying = "only its path varies" if not operation.form_fields and not operation.query_parameters \
+                else "few distinct requests exist or were reached"
+            lines.append(f"{operation_id}: {sent} requests (median {median}): {varying}")
+    return lines
+
+
+def console_summary(results: "Results", verbose: bool = False, secrets: Sequence[str] = (), quiet: bool = False) -> str:
+    """What a person reads in a terminal at the end of a run (``quiet``: without the "held" block)."""
     report = to_json(results, secrets)
     counts = report["counts"]
-    lines = []
+    lines = [] if quiet else [redact(line, secrets) for line in what_was_tested(results)]
     for violation in report["violations"]:
         lines.append(f"FAIL {violation['check']} [{violation['operation']}] {_explanation(violation)}")
         steps = violation["steps"] or ([violation["curl"]] if violation["curl"] else [])

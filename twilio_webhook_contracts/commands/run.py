@@ -47,6 +47,8 @@ def register(subparsers) -> None:
     add_target_arguments(parser)
     add_suite_arguments(parser)
     add_live_arguments(parser)
+    parser.add_argument("--report-har", metavar="PATH", help="write every exchange as a HAR 1.2 cassette here "
+                                                             "(secrets redacted; webhook-contracts replay re-sends its failing steps)")
     parser.set_defaults(handler=run)
 
 
@@ -122,6 +124,8 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--report-json", metavar="PATH", help="write the JSON report here")
     out.add_argument("--junitxml", metavar="PATH", help="write a JUnit XML report here")
     out.add_argument("--report-markdown", metavar="PATH", help="write a markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
+    out.add_argument("--report-html", metavar="PATH", help="write a self-contained HTML report here (with --history: "
+                                                           "a per-check timeline of the last runs)")
     verbosity = out.add_mutually_exclusive_group()
     verbosity.add_argument("-q", "--quiet", action="store_true", help="print only failures and the final line")
     verbosity.add_argument("-v", "--verbose", action="store_true", help="print every step of every failure and the skipped checks")
@@ -180,6 +184,12 @@ def run(args: argparse.Namespace) -> int:
         mode = (" (live mode" + (", writes allowed)" if args.allow_writes else ", read-only)")) if live else ""
         out.progress(f"target: {description}{mode}; seed {seed} (replay with --seed {seed}); {limits.describe()}")
         results = Results(seed=seed)
+        if getattr(args, "report_har", None):
+            from ..har import HarRecorder
+
+            args.har_recorder = HarRecorder()
+            target.observers.append(args.har_recorder)
+            results.exchanges = []
         engine = Engine(target, config, results, live=live, allow_writes=args.allow_writes,
                         journal=getattr(args, "journal", None))
         return _run_guarded(args, engine, description, secrets, out)
@@ -211,7 +221,10 @@ def _run_guarded(args: argparse.Namespace, engine, description: str, secrets, ou
     results.target["description"] = description
     from ..report import console_summary
 
-    print(console_summary(results, verbose=args.verbose, secrets=secrets), flush=True)
+    print(console_summary(results, verbose=args.verbose, secrets=secrets, quiet=args.quiet), flush=True)
+    from ..annotations import print_github_annotations
+
+    print_github_annotations(results, secrets)
     try:
         _write_reports(args, results, secrets)
         _record_history(args, results, secrets)
@@ -345,8 +358,8 @@ def _validate(args: argparse.Namespace) -> None:
                         ("--chat-url", args.chat_url)):
         if url is not None:
             check_base_url(option, url)
-    for option in ("report_json", "junitxml", "report_markdown"):
-        path = getattr(args, option)
+    for option in ("report_json", "junitxml", "report_markdown", "report_html", "report_har"):
+        path = getattr(args, option, None)
         if path is not None and (not path or Path(path).is_dir()):
             raise UsageError(f"--{option.replace('_', '-')}: {path!r} is a directory, not a file name")
 
@@ -492,7 +505,30 @@ def _write_reports(args: argparse.Namespace, results, secrets) -> None:
 
     write_reports(((args.report_json, lambda: dumps(to_json(results, secrets))),
                    (args.junitxml, lambda: to_junit_xml(results, secrets)),
-                   (args.report_markdown, lambda: markdown_summary(results, secrets))), secrets)
+                   (args.report_markdown, lambda: markdown_summary(results, secrets)),
+                   (getattr(args, "report_html", None), lambda: _html_report(args, results, secrets)),
+                   (getattr(args, "report_har", None), lambda: _har_report(args, results, secrets))), secrets)
+
+
+def _html_report(args: argparse.Namespace, results, secrets) -> str:
+    """The HTML report; with ``--history``, the timeline of the runs recorded before this one, then this one."""
+    from ..report_html import run_html
+
+    histories = None
+    if args.history:
+        from ..history import HistoryError, check_histories
+
+        try:
+            histories = check_histories(args.history, last=19) if Path(args.history).exists() else []
+        except HistoryError as exc:
+            raise UsageError(str(exc)) from None
+    return run_html(results, secrets, histories=histories, last=20)
+
+
+def _har_report(args: argparse.Namespace, results, secrets) -> str:
+    from ..har import to_har
+
+    return to_har(args.har_recorder, results, secrets)
 
 
 def write_reports(renders, secrets) -> None:

@@ -298,4 +298,11 @@ def _write_reports(args: argparse.Namespace, matrix: Any, secrets: list[str]) ->
     from .run import write_reports
 
     write_reports(((args.report_json, matrix.json_text), (args.report_markdown, matrix.markdown),
-                   (args.junitxml, matrix.junit_xml)), secrets)
+                   (args.junitxml, matrix.junit_xml),
+                   (getattr(args, "report_html", None), lambda: _html(matrix, secrets))), secrets)
+
+
+def _html(matrix: Any, secrets: list[str]) -> str:
+    from ..report_html import matrix_html
+
+    return matrix_html(matrix, secrets)
