@@ -25,7 +25,7 @@ import variants as v
 from twilio_webhook_contracts.contract_tests.checks import CHECKS, FAMILIES, checks_in
 from twilio_webhook_contracts.contract_tests.results import Results
 from twilio_webhook_contracts.contract_tests.runner import SuiteConfig, run_suite
-from twilio_webhook_contracts.mock import Faults, LoggedRequest, MockApp, serve_mock
+from twilio_webhook_contracts.mock import Faults, LoggedRequest, MockApp, Policies, serve_mock
 from twilio_webhook_contracts.target import Credentials, Target
 
 #: Examples per operation and kind: enough for every example-phase defect below to
@@ -56,10 +56,16 @@ class Outcome:
         return "\n".join(lines)
 
 
+#: The spec's PageSize cap (5), which the suite's strategies still call the boundary; the mock's
+#: default is Twilio's 1000 (issue 16). Until the suite treats 6..1000 as open, runs pin it.
+SPEC_PAGING = Policies(page_size_max=5)
+
+
 def run_against(app: MockApp, *, seed: int, timeout: float = 5.0, stateful_examples: int | None = None,
                 shrink: bool = False) -> Outcome:
     """Serve *app* on 127.0.0.1 and run the whole suite against it; the server is always stopped."""
     sleeps: list[float] = []
+    app.configure(SPEC_PAGING)
     with serve_mock(app) as mock:
         credentials = Credentials(mock.account_sid, mock.auth_token)
         with Target(mock.url, credentials=credentials, timeout=timeout, sleep=sleeps.append) as target:
@@ -138,7 +144,8 @@ CASES: dict[str, Case] = {
     "service configuration is the account's": Case(
         v.ServiceConfigIsAccountConfig, "scopes_isolated", stateful_examples=STATE_RUNS),
     "create reuses sids": Case(v.CreateReusesSids, "create_returns_new_webhook", stateful_examples=STATE_RUNS),
-    "delete does nothing": Case(v.DeleteIsNoOp, "deleted_webhook_gone", stateful_examples=STATE_RUNS),
+    "delete does nothing": Case(v.DeleteIsNoOp, "deleted_webhook_gone", stateful_examples=STATE_RUNS, also={
+        "valid_request_accepted": "webhooks that are never deleted fill the channel: the 6th create is refused"}),
     "list shows deleted webhooks": Case(v.ListShowsDeleted, "deleted_webhook_gone", stateful_examples=STATE_RUNS),
     "repeated update duplicates filters": Case(
         v.FiltersDuplicatedOnReplace, "update_idempotent", seeds=(1, 2), stateful_examples=STATE_RUNS),

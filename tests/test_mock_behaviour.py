@@ -53,13 +53,13 @@ def create(http, path=None, **fields) -> dict:
 def test_initial_state_is_documented_and_complete(http, mock):
     account = http.get(ACCOUNT_PATH).json()
     assert account == {**INITIAL_ACCOUNT_CONFIG, "account_sid": mock.account_sid, "url": mock.url + ACCOUNT_PATH}
-    assert account == {"account_sid": mock.account_sid, "method": "POST", "filters": None, "pre_webhook_url": None,
+    assert account == {"account_sid": mock.account_sid, "method": "POST", "filters": [], "pre_webhook_url": None,
                        "post_webhook_url": None, "target": "webhook", "url": mock.url + ACCOUNT_PATH}
     service = http.get(SERVICE_PATH).json()
     assert service == {"account_sid": mock.account_sid, "chat_service_sid": SERVICE, "pre_webhook_url": None,
-                       "post_webhook_url": None, "filters": None, "method": None, "url": mock.url + SERVICE_PATH}
+                       "post_webhook_url": None, "filters": [], "method": "POST", "url": mock.url + SERVICE_PATH}
     page = http.get(webhooks_path()).json()
-    assert page["webhooks"] == [] and page["meta"]["next_page_url"] is None and page["meta"]["page_size"] == 5
+    assert page["webhooks"] == [] and page["meta"]["next_page_url"] is None and page["meta"]["page_size"] == 50
 
 
 def test_update_changes_only_what_is_sent(http):
@@ -90,7 +90,7 @@ def test_unknown_parameters_are_ignored(http):
 def test_configurations_are_independent(http, mock):
     http.post(SERVICE_PATH, data={"Method": "GET"})
     assert http.get(ACCOUNT_PATH).json()["method"] == "POST"
-    assert http.get(f"/v1/Services/{OTHER_SERVICE}/Configuration/Webhooks").json()["method"] is None
+    assert http.get(f"/v1/Services/{OTHER_SERVICE}/Configuration/Webhooks").json()["method"] == "POST"
     http.post(ACCOUNT_PATH, data={"Method": "GET", "Target": "flex"})
     assert http.get(SERVICE_PATH).json()["method"] == "GET"
 
@@ -163,7 +163,10 @@ def test_a_body_that_is_not_form_data_is_not_read(http, mock):
 
 
 def test_list_query_is_validated_against_the_fragment(http):
-    assert "PageSize" in error(http.get(webhooks_path(), params={"PageSize": 6}), 400, 20001)
+    # the maximum is the page_size_max policy (default 1000, Twilio's paging limit; the spec says 5)
+    assert "PageSize" in error(http.get(webhooks_path(), params={"PageSize": 1001}), 400, 20001)
+    assert http.get(webhooks_path(), params={"PageSize": 1000}).status_code == 200
+    assert "PageSize" in error(http.get(webhooks_path(), params={"PageSize": 0}), 400, 20001)
     assert "PageSize" in error(http.get(webhooks_path(), params={"PageSize": "five"}), 400, 20001)
     assert "Page" in error(http.get(webhooks_path(), params={"Page": -1}), 400, 20001)
     assert http.get(webhooks_path(), params={"PageSize": 5, "Unknown": "x"}).status_code == 200
@@ -314,11 +317,11 @@ def test_delete_answers_204_and_the_webhook_is_gone(http):
 
 
 def test_paging_follows_links_in_both_directions(http):
-    sids = [create(http)["sid"] for _ in range(7)]
-    first = http.get(webhooks_path(), params={"PageSize": 3}).json()
+    sids = [create(http)["sid"] for _ in range(5)]
+    first = http.get(webhooks_path(), params={"PageSize": 2}).json()
     meta = first["meta"]
-    assert (meta["page"], meta["page_size"], meta["key"], meta["previous_page_url"]) == (0, 3, "webhooks", None)
-    assert meta["first_page_url"] == meta["url"] == f"{http.mock.url}{webhooks_path()}?PageSize=3&Page=0"
+    assert (meta["page"], meta["page_size"], meta["key"], meta["previous_page_url"]) == (0, 2, "webhooks", None)
+    assert meta["first_page_url"] == meta["url"] == f"{http.mock.url}{webhooks_path()}?PageSize=2&Page=0"
     seen, page = [], first
     for _ in range(10):  # bounded walk
         seen += [w["sid"] for w in page["webhooks"]]
@@ -327,11 +330,26 @@ def test_paging_follows_links_in_both_directions(http):
         page = http.get(page["meta"]["next_page_url"]).json()
     assert seen == sids and page["meta"]["page"] == 2 and len(page["webhooks"]) == 1
     back = http.get(page["meta"]["previous_page_url"]).json()
-    assert [w["sid"] for w in back["webhooks"]] == sids[3:6] and back["meta"]["page"] == 1
+    assert [w["sid"] for w in back["webhooks"]] == sids[2:4] and back["meta"]["page"] == 1
+    assert back["meta"]["previous_page_url"] is not None  # page 1 links page 0
+    front = http.get(back["meta"]["previous_page_url"]).json()
+    assert [w["sid"] for w in front["webhooks"]] == sids[:2] and front["meta"]["page"] == 0
+
+
+def test_every_page_after_the_first_links_back(http):
+    """Issue 16: ``PageSize=2&Page=1`` had ``previous_page_url: null`` although there is a page 0."""
+    [create(http) for _ in range(3)]
+    for params in ({"PageSize": 2, "Page": 1}, {"Page": 1}, {"PageSize": 2, "Page": 3, "PageToken": "junk"}):
+        meta = http.get(webhooks_path(), params=params).json()["meta"]
+        assert meta["previous_page_url"] is not None, params
+        assert f"Page={params['Page'] - 1}" in meta["previous_page_url"]
+        back = http.get(meta["previous_page_url"]).json()["meta"]
+        assert back["page"] == params["Page"] - 1
+    assert http.get(webhooks_path(), params={"PageSize": 2, "Page": 0}).json()["meta"]["previous_page_url"] is None
 
 
 def test_paging_neither_skips_nor_repeats_when_webhooks_are_deleted_meanwhile(http):
-    sids = [create(http)["sid"] for _ in range(6)]
+    sids = [create(http)["sid"] for _ in range(5)]
     first = http.get(webhooks_path(), params={"PageSize": 2}).json()
     http.delete(f"{webhooks_path()}/{sids[1]}")  # already read
     http.delete(f"{webhooks_path()}/{sids[2]}")  # not read yet
@@ -393,7 +411,7 @@ def test_every_nth_request_is_rate_limited_and_changes_nothing():
         limited = http.post(SERVICE_PATH, data={"Method": "GET"})
         assert statuses == [200, 200] and limited.status_code == 429
         assert limited.headers["Retry-After"] == "7" and limited.json()["code"] == 20429
-        assert running.state.service_config(running.account_sid, SERVICE)["method"] is None
+        assert running.state.service_config(running.account_sid, SERVICE)["method"] == "POST"
         assert [e.fault for e in running.requests] == [None, None, "rate-limit"]
 
 

@@ -29,9 +29,10 @@ TOKEN = "a-token-that-must-never-be-printed"
 class Running:
     """The mock command in a subprocess, its stdout read line by line (with a bound)."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, env: dict[str, str] | None = None):
+        environment = {k: v for k, v in os.environ.items() if k not in ("TWILIO_AUTH_TOKEN", "TWILIO_API_SECRET")}
         self.process = subprocess.Popen([*CLI, "mock", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, cwd=ROOT)
+                                        text=True, cwd=ROOT, env={**environment, **(env or {})})
         self.lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.banner = self._until("listening on")
@@ -115,8 +116,15 @@ def test_the_default_credentials_are_printed_and_ctrl_c_stops_it():
     (["--rate-limit-every", "x"], "not a whole number"),
     (["--error-status", "502"], "invalid choice"),
     (["--request-log", "/nonexistent-dir/log.jsonl"], "cannot open request log"),
+    (["--policy", "parents=maybe"], "policy parents: 'maybe' is not one of implicit, declared"),
+    (["--policy", "nonsense=1"], "unknown policy 'nonsense' (known: parents, unique_names"),
+    (["--policy", "gzip"], "expected NAME=VALUE"),
+    (["--resource", "IS" + "a" * 32], "--resource declares what exists under --policy parents=declared"),
+    (["--policy", "parents=declared", "--resource", "ISxyz"], "expected IS followed by 32 hex digits"),
 ])
-def test_bad_input_is_one_clear_line(capsys, args, message):
+def test_bad_input_is_one_clear_line(capsys, monkeypatch, args, message):
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("TWILIO_API_SECRET", raising=False)
     assert main(["mock", *args]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and err.startswith("webhook-contracts: error: ") and message in err
@@ -166,3 +174,29 @@ def test_the_fixture_works_in_another_project_and_the_plugin_stays_silent(tmp_pa
                             cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout and "warning" not in result.stdout.lower() and result.stderr == ""
+
+
+def test_the_auth_token_can_come_from_the_environment_and_stays_out_of_argv():
+    running = Running("--port", "0", "--account-sid", ACCOUNT, env={"TWILIO_AUTH_TOKEN": TOKEN})
+    banner = "".join(running.banner)
+    assert TOKEN not in banner and "$TWILIO_AUTH_TOKEN" in banner
+    assert TOKEN not in " ".join(running.process.args)  # not in `ps`
+    assert requests.get(running.url + ACCOUNT_PATH, auth=(ACCOUNT, TOKEN), timeout=30).status_code == 200
+    assert requests.get(running.url + ACCOUNT_PATH, auth=(ACCOUNT, "other"), timeout=30).status_code == 401
+    code, rest, errors = running.stop(signal.SIGTERM)
+    assert code == 0 and TOKEN not in rest + errors
+
+
+def test_policies_and_resources_from_the_command_line():
+    service, other = "IS" + "a" * 32, "IS" + "b" * 32
+    running = Running("--port", "0", "--policy", "parents=declared", "--resource", f"{service}/my-room",
+                      "--policy", "charset=on")
+    banner = "".join(running.banner)
+    assert "policies: parents=declared, charset=on" in banner and f"{service}/my-room" in banner
+    auth = ("AC00000000000000000000000000000000", "mock-auth-token")
+    known = requests.get(f"{running.url}/v2/Services/{service}/Channels/my-room/Webhooks", auth=auth, timeout=30)
+    assert known.status_code == 200 and known.headers["Content-Type"] == "application/json; charset=utf-8"
+    unknown = requests.get(f"{running.url}/v1/Services/{other}/Configuration/Webhooks", auth=auth, timeout=30)
+    assert unknown.status_code == 404 and unknown.json()["code"] == 20404
+    code, _, errors = running.stop(signal.SIGTERM)
+    assert code == 0 and errors == ""

@@ -69,27 +69,42 @@ def test_parallel_updates_end_in_a_state_some_sequential_order_gives(mock):
 
 
 def test_parallel_creates_give_unique_sids_and_all_are_listed(mock):
-    threads, per_thread = 8, 20
+    threads, channels, per_channel = 8, 4, 5  # a channel holds at most 5 webhooks
 
     def create_many(index: int) -> list[str]:
         with CheckedSession(mock) as http:
-            return [http.post(webhooks_path(), data={"Type": "webhook", "Configuration.Url": f"https://e.example/{index}"}
-                              ).json()["sid"] for _ in range(per_thread)]
+            return [http.post(webhooks_path(channel=f"par-{index}-{c}"),
+                              data={"Type": "webhook", "Configuration.Url": f"https://e.example/{index}"}).json()["sid"]
+                    for c in range(channels) for _ in range(per_channel)]
 
     with ThreadPoolExecutor(threads) as pool:
         created = [sid for sids in pool.map(create_many, range(threads)) for sid in sids]
-    assert len(created) == len(set(created)) == threads * per_thread
+    assert len(created) == len(set(created)) == threads * channels * per_channel
 
     listed: list[str] = []
     with CheckedSession(mock) as http:
-        url = webhooks_path()
-        for _ in range(threads * per_thread):  # bounded walk over the pages
-            page = http.get(url).json()
-            listed += [w["sid"] for w in page["webhooks"]]
-            url = page["meta"]["next_page_url"]
-            if url is None:
-                break
+        for index in range(threads):
+            for c in range(channels):
+                url = webhooks_path(channel=f"par-{index}-{c}")
+                for _ in range(per_channel + 1):  # bounded walk over the pages
+                    page = http.get(url, params={"PageSize": 2} if "?" not in url else None).json()
+                    listed += [w["sid"] for w in page["webhooks"]]
+                    url = page["meta"]["next_page_url"]
+                    if url is None:
+                        break
     assert sorted(listed) == sorted(created) and len(listed) == len(set(listed))
+
+
+def test_parallel_creates_on_one_channel_stop_at_five(mock):
+    def create_two(index: int) -> list[int]:
+        with CheckedSession(mock) as http:
+            return [http.post(webhooks_path(channel="crowded"), data={"Type": "webhook"}).status_code for _ in range(2)]
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = [status for pair in pool.map(create_two, range(8)) for status in pair]
+    assert sorted(statuses) == [201] * 5 + [400] * 11
+    with CheckedSession(mock) as http:
+        assert len(http.get(webhooks_path(channel="crowded")).json()["webhooks"]) == 5
 
 
 def test_parallel_updates_of_different_services_do_not_interfere(mock):

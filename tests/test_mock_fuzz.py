@@ -26,7 +26,7 @@ from twilio_webhook_contracts.strategies import defects_for, invalid_requests, v
 from test_mock_support import (
     ACCOUNT_PATH, CHANNEL, SERVICE, SERVICE_PATH, CheckedSession, assert_documented, assert_twilio_error, webhooks_path,
 )
-from twilio_webhook_contracts.mock import EmbeddedMock, serve_mock
+from twilio_webhook_contracts.mock import EmbeddedMock, Policies, serve_mock
 from twilio_webhook_contracts.spec import default_spec
 
 RAW_REQUESTS = 2500
@@ -35,9 +35,16 @@ SEED = 20261125
 
 @pytest.fixture(scope="module")
 def shared_mock() -> Iterator[EmbeddedMock]:
-    with serve_mock() as running:
+    # page_size_max=5: the fragment's own cap, which the strategies call the boundary of PageSize
+    with serve_mock(policies=Policies(page_size_max=5)) as running:
         yield running
     assert running.app.internal_errors == 0
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(shared_mock: EmbeddedMock) -> None:
+    """Each test starts from the initial state (a channel holds at most 5 webhooks)."""
+    shared_mock.state.reset()
 
 
 # -- raw garbage ------------------------------------------------------------------------
@@ -290,6 +297,7 @@ def test_every_valid_request_is_accepted(shared_mock, operation_id):
 
         @given(st.data())
         def accepted(data):
+            shared_mock.state.reset()  # at most 5 webhooks per channel
             hook = http.post(webhooks_path(channel="fuzz-room"), data={"Type": "webhook"}).json()  # fresh: delete too
             request = data.draw(valid_requests(operation_id, **_pins(operation_id, hook["sid"])))
             response = _send(http, request)

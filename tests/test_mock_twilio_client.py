@@ -27,7 +27,7 @@ def test_account_configuration_fetch_and_update(twilio_mock):
 
     initial = webhooks.fetch()
     assert (initial.account_sid, initial.method, initial.target) == (twilio_mock.account_sid, "POST", "webhook")
-    assert (initial.filters, initial.pre_webhook_url, initial.post_webhook_url) == (None, None, None)
+    assert (initial.filters, initial.pre_webhook_url, initial.post_webhook_url) == ([], None, None)
     assert initial.url == f"{twilio_mock.url}/v1/Configuration/Webhooks"
 
     updated = webhooks.update(method="GET", filters=["onMessageAdded", "onUserAdded"],
@@ -49,7 +49,7 @@ def test_service_configuration_fetch_and_update(twilio_mock):
 
     initial = service.fetch()
     assert (initial.chat_service_sid, initial.account_sid) == (SERVICE, twilio_mock.account_sid)
-    assert (initial.method, initial.filters, initial.pre_webhook_url, initial.post_webhook_url) == (None,) * 4
+    assert (initial.method, initial.filters, initial.pre_webhook_url, initial.post_webhook_url) == ("POST", [], None, None)
 
     service.update(method="POST", filters=["onParticipantAdded"], post_webhook_url="https://example.com/svc")
     fetched = service.fetch()
@@ -58,7 +58,7 @@ def test_service_configuration_fetch_and_update(twilio_mock):
     assert fetched.pre_webhook_url is None
     assert fetched.url == f"{twilio_mock.url}/v1/Services/{SERVICE}/Configuration/Webhooks"
     # the account configuration is independent of the service's
-    assert client_for(twilio_mock).conversations.v1.configuration.webhooks().fetch().filters is None
+    assert client_for(twilio_mock).conversations.v1.configuration.webhooks().fetch().filters == []
 
 
 def test_channel_webhooks_create_fetch_list_update_delete(twilio_mock):
@@ -100,16 +100,30 @@ def test_list_iterates_every_page(twilio_mock):
     http = RedirectingHttpClient(twilio_mock.url)
     webhooks = Client(twilio_mock.account_sid, twilio_mock.auth_token, http_client=http).chat.v2.services(
         SERVICE).channels("paging-room").webhooks
-    sids = [webhooks.create(type="webhook", configuration_url=f"https://example.com/{i}").sid for i in range(12)]
-    assert len(set(sids)) == 12
+    sids = [webhooks.create(type="webhook", configuration_url=f"https://example.com/{i}").sid for i in range(5)]
+    assert len(set(sids)) == 5
 
-    assert [w.sid for w in webhooks.list()] == sids  # default page size: 3 pages
+    assert [w.sid for w in webhooks.list()] == sids  # the default page size holds them all
     before = len(http.sent)
     assert [w.sid for w in webhooks.stream(page_size=2)] == sids
-    assert len(http.sent) - before == 6  # six pages of two, each fetched once
-    # (twilio-python sends PageSize=limit unless told otherwise; the fragment's maximum is 5)
-    first_seven = webhooks.list(limit=7, page_size=5)
-    assert [w.configuration["url"] for w in first_seven] == [f"https://example.com/{i}" for i in range(7)]
+    assert len(http.sent) - before == 3  # three pages of two, each fetched once
+    # twilio-python's default call sends PageSize=limit (20 here): Twilio's paging limit, not the spec's 5
+    first_twenty = webhooks.list(limit=20)
+    assert [w.configuration["url"] for w in first_twenty] == [f"https://example.com/{i}" for i in range(5)]
+    assert "PageSize=20" in twilio_mock.requests[-1].query
+    first_three = webhooks.list(limit=3)
+    assert [w.sid for w in first_three] == sids[:3]
+
+
+def test_a_sixth_webhook_on_a_channel_is_refused(twilio_mock):
+    channel = client_for(twilio_mock).chat.v2.services(SERVICE).channels("full-room")
+    for i in range(5):
+        channel.webhooks.create(type="trigger", configuration_url=f"https://example.com/{i}",
+                                configuration_triggers=[f"t{n}" for n in range(5)])
+    with pytest.raises(TwilioRestException) as refused:
+        channel.webhooks.create(type="webhook", configuration_url="https://example.com/6")
+    assert refused.value.status == 400 and refused.value.code == 20001
+    assert len(channel.webhooks.list()) == 5
 
 
 def test_api_key_authenticates_for_its_account(twilio_mock):

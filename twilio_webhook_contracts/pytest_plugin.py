@@ -12,26 +12,71 @@ from typing import TYPE_CHECKING, Iterator
 import pytest
 
 if TYPE_CHECKING:
-    from twilio_webhook_contracts.mock import EmbeddedMock
+    from twilio_webhook_contracts.mock import EmbeddedMock, Policies
 
 
-@pytest.fixture
-def twilio_mock() -> Iterator["EmbeddedMock"]:
-    """A fresh, stateful reference mock of Twilio's webhook-configuration APIs.
+@pytest.fixture(scope="session")
+def twilio_mock_server() -> Iterator["EmbeddedMock"]:
+    """The session's reference mock server (one per session, as pytest-httpserver does).
 
-    Runs on a free port of 127.0.0.1 for the duration of one test, in its initial
-    state, and accepts the well-known test credentials. Point a Twilio client at
-    ``twilio_mock.url`` (rewrite the scheme and host of its requests) and
-    authenticate with ``twilio_mock.account_sid`` / ``twilio_mock.auth_token``
-    (or ``api_key_sid`` / ``api_key_secret``). ``twilio_mock.requests`` is the
-    request log, ``twilio_mock.state`` the stored state, ``twilio_mock.reset()``
-    starts over. For faults or other credentials, use
-    ``twilio_webhook_contracts.mock.serve_mock(...)`` directly.
+    Use ``twilio_mock`` in tests: it hands this server over in its initial state and
+    with the test's policies, and checks it afterwards.
     """
     from twilio_webhook_contracts.mock import serve_mock
 
     with serve_mock() as mock:
         yield mock
+
+
+@pytest.fixture
+def twilio_mock_policies() -> "Policies":
+    """The policies ``twilio_mock`` runs with (default: the mock's defaults).
+
+    Override it in a conftest, module or class to test against another correct
+    server, e.g. ``return Policies.from_pairs(["parents=declared", "rate_limit_every=20"])``.
+    """
+    from twilio_webhook_contracts.mock import Policies
+
+    return Policies()
+
+
+@pytest.fixture
+def twilio_mock_resources() -> "tuple[str, ...]":
+    """What exists under ``parents=declared`` (``IS...``, ``IS.../CH...``, ``IS.../unique-name``); override it."""
+    return ()
+
+
+@pytest.fixture
+def twilio_mock(twilio_mock_server: "EmbeddedMock", twilio_mock_policies: "Policies",
+                twilio_mock_resources: "tuple[str, ...]") -> Iterator["EmbeddedMock"]:
+    """The stateful reference mock of Twilio's webhook-configuration APIs, fresh for this test.
+
+    One server runs on a free port of 127.0.0.1 for the session; each test gets it
+    in its initial state, with an empty request log and with
+    ``twilio_mock_policies`` / ``twilio_mock_resources`` (override those fixtures to
+    choose, or call ``twilio_mock.configure(policies=..., resources=...)`` inside a
+    test; the next test starts from its own fixtures again). It accepts the
+    well-known test credentials. Point a Twilio client at ``twilio_mock.url``
+    (rewrite the scheme and host of its requests) and authenticate with
+    ``twilio_mock.account_sid`` / ``twilio_mock.auth_token`` (or ``api_key_sid`` /
+    ``api_key_secret``). ``twilio_mock.requests`` is the request log,
+    ``twilio_mock.state`` the stored state, ``twilio_mock.reset()`` starts over.
+
+    At teardown, an internal error of the mock (an answer from its last line of
+    defence, always a bug) fails the test. For faults or other credentials, use
+    ``twilio_webhook_contracts.mock.serve_mock(...)`` directly.
+    """
+    mock = twilio_mock_server
+    mock.configure(policies=twilio_mock_policies, resources=twilio_mock_resources)
+    mock.reset()
+    errors_before = mock.app.internal_errors
+    yield mock
+    errors = mock.app.internal_errors - errors_before
+    mock.configure(policies=twilio_mock_policies.__class__(), resources=())
+    mock.reset()
+    if errors:
+        raise AssertionError(f"twilio_mock: {errors} request(s) hit an internal error of the mock "
+                             f"(logged as 'mock: unexpected error'); this is a bug in the mock")
 
 
 # ---------------------------------------------------------------------------

@@ -24,9 +24,17 @@ def register(subparsers) -> None:
     parser.add_argument("--request-log", metavar="PATH", help="append every request as a JSON line to PATH")
     creds = parser.add_argument_group("credentials (default: the documented test credentials, printed at start-up)")
     creds.add_argument("--account-sid", metavar="AC...", help="account SID to accept (with --auth-token)")
-    creds.add_argument("--auth-token", metavar="TOKEN", help="auth token of --account-sid (never printed)")
+    creds.add_argument("--auth-token", metavar="TOKEN",
+                       help="auth token of --account-sid (never printed); default: $TWILIO_AUTH_TOKEN, "
+                            "which keeps it out of process lists")
     creds.add_argument("--api-key-sid", metavar="SK...", help="API key SID to accept, acting for the account (with --api-key-secret)")
-    creds.add_argument("--api-key-secret", metavar="SECRET", help="secret of --api-key-sid (never printed)")
+    creds.add_argument("--api-key-secret", metavar="SECRET",
+                       help="secret of --api-key-sid (never printed); default: $TWILIO_API_SECRET")
+    behaviour = parser.add_argument_group("policies (the mock's choice where a correct Twilio server may choose)")
+    behaviour.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
+                           help="choose at one open point; repeatable (see the README's policy list)")
+    behaviour.add_argument("--resource", action="append", default=[], metavar="IS...[/CH...|/NAME]",
+                           help="a service or channel that exists under --policy parents=declared; repeatable")
     faults = parser.add_argument_group("fault injection (off by default; a faulted request changes nothing)")
     faults.add_argument("--latency", type=_non_negative_float, default=0.0, metavar="SECONDS",
                         help="add this delay to every request")
@@ -49,10 +57,17 @@ def run(args: argparse.Namespace) -> int:
     import threading
 
     from ..cli import UsageError
-    from ..mock import Faults, MockApp, MockServer, RequestLog
+    from ..mock import Faults, MockApp, MockServer, Policies, PolicyError, RequestLog, Resources
     from ..mock.auth import DEFAULT_AUTH_TOKEN
 
     credentials = _credentials(args)
+    try:
+        policies = Policies.from_pairs(args.policy)
+        resources = Resources.parse(args.resource)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+    if resources and policies.parents != "declared":
+        raise UsageError("--resource declares what exists under --policy parents=declared; add that policy")
     try:
         faults = Faults(latency=args.latency, rate_limit_every=args.rate_limit_every,
                         rate_limit_probability=args.rate_limit_probability, retry_after=args.retry_after,
@@ -65,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot open request log {args.request_log}: {exc.strerror or exc}") from None
     try:
-        app = MockApp(credentials=credentials, faults=faults, request_log=request_log)
+        app = MockApp(credentials=credentials, faults=faults, request_log=request_log, policies=policies,
+                      resources=resources)
         try:
             server = MockServer(app, args.host, args.port)
         except OSError as exc:
@@ -76,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             server.start()
             _announce(server.url, credentials, args, faults, default_token=DEFAULT_AUTH_TOKEN)
+            if policies.changed() or resources:
+                declared = ", ".join(sorted(resources.services | {"/".join(c) for c in resources.channels}))
+                print(f"  policies: {policies.describe()}" + (f"; resources: {declared}" if resources else ""),
+                      flush=True)
             while not stop.wait(0.5):
                 pass
         finally:
@@ -92,14 +112,24 @@ def _credentials(args: argparse.Namespace):
     """The accounts/keys to accept: the defaults, or exactly what was given (a lone key joins the default account)."""
     import re
 
+    import os
+
     from ..cli import UsageError
     from ..mock.auth import DEFAULT_ACCOUNT_SID, Credentials
     from ..spec import default_spec
 
+    # Secrets from the environment (TWILIO_AUTH_TOKEN, TWILIO_API_SECRET) when the SID is given
+    # without one: an argv secret shows up in `ps`. The variables are read only then, so that a
+    # developer's real token in the environment never becomes the mock's by accident.
+    if args.account_sid is not None and args.auth_token is None and os.environ.get("TWILIO_AUTH_TOKEN"):
+        args.auth_token = os.environ["TWILIO_AUTH_TOKEN"]
+        args.auth_token_from_env = True
+    if args.api_key_sid is not None and args.api_key_secret is None and os.environ.get("TWILIO_API_SECRET"):
+        args.api_key_secret = os.environ["TWILIO_API_SECRET"]
     if (args.account_sid is None) != (args.auth_token is None):
-        raise UsageError("--account-sid and --auth-token go together")
+        raise UsageError("--account-sid and --auth-token go together (the token may come from $TWILIO_AUTH_TOKEN)")
     if (args.api_key_sid is None) != (args.api_key_secret is None):
-        raise UsageError("--api-key-sid and --api-key-secret go together")
+        raise UsageError("--api-key-sid and --api-key-secret go together (the secret may come from $TWILIO_API_SECRET)")
     account_pattern = default_spec().documents["conversations"]["components"]["schemas"]["AccountSid"]["pattern"]
     if args.account_sid is not None and not re.match(account_pattern, args.account_sid):
         raise UsageError(f"--account-sid must be AC followed by 32 hexadecimal digits, not {args.account_sid!r}")
@@ -119,7 +149,8 @@ def _credentials(args: argparse.Namespace):
 def _announce(url: str, credentials, args: argparse.Namespace, faults, default_token: str) -> None:
     """Where to connect and as whom; a secret is shown only if it is a documented default."""
     account, token = next(iter(credentials.accounts.items()))
-    shown_token = "(the one given with --auth-token)" if args.auth_token else token
+    shown_token = ("(from $TWILIO_AUTH_TOKEN)" if getattr(args, "auth_token_from_env", False)
+                   else "(the one given with --auth-token)" if args.auth_token else token)
     lines = [
         f"webhook-contracts mock: listening on {url}  (Ctrl-C to stop)",
         f"  account SID {account}  auth token {shown_token}",

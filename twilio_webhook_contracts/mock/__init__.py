@@ -8,7 +8,8 @@ the known-good baseline that mock-server verification compares against.
 * :class:`MockApp` -- the WSGI application (behaviour; subclass it for variants),
 * :class:`MockServer` -- a threaded HTTP/1.1 server for it,
 * :func:`serve_mock` -- both, in a background thread, as a context manager,
-* :class:`MockState`, :class:`Credentials`, :class:`Faults`, :class:`RequestLog`.
+* :class:`MockState`, :class:`Credentials`, :class:`Faults`, :class:`RequestLog`,
+* :class:`Policies` (the mock's choice at each open point) and :class:`Resources`.
 
 Importing this package loads the fragments and validators; the CLI and the
 pytest plugin import it only when a mock is actually wanted.
@@ -25,10 +26,16 @@ from .auth import (
 from .errors import MockError
 from .faults import Faults
 from .log import LoggedRequest, RequestLog
+from .policies import CATALOGUE, Policies, Policy, PolicyError, Resources
 from .server import EmbeddedMock, MockServer, serve_mock
 from .state import INITIAL_ACCOUNT_CONFIG, INITIAL_SERVICE_CONFIG, MockState
 
 __all__ = [
+    "CATALOGUE",
+    "Policies",
+    "Policy",
+    "PolicyError",
+    "Resources",
     "Call",
     "Credentials",
     "DEFAULT_ACCOUNT_SID",

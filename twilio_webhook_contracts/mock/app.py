@@ -32,6 +32,7 @@ update stores), :meth:`~MockApp.ok` (success statuses), :meth:`~MockApp.channel_
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -49,7 +50,8 @@ from .auth import Credentials, basic_credentials
 from .errors import MockError, invalid_parameter, method_not_allowed, not_found, unauthorized
 from .faults import Fault, FaultInjector, Faults
 from .log import LoggedRequest, RequestLog, body_text, now_rfc3339_millis
-from .state import MockState, Record, WebhookPage
+from .policies import Policies, Resources
+from .state import INITIAL_ACCOUNT_CONFIG, INITIAL_SERVICE_CONFIG, MockState, Record, WebhookPage
 
 __all__ = ["Call", "MAX_BODY_BYTES", "MockApp", "MockRequest", "MockResponse", "Reply", "snake_case"]
 
@@ -57,6 +59,12 @@ logger = logging.getLogger("twilio_webhook_contracts.mock")
 
 #: Larger request bodies are answered 413 without being read.
 MAX_BODY_BYTES = 1 << 20
+#: Twilio's Chat reference: "you can use this resource to specify up to five unique
+#: webhook targets for each channel". The sixth is refused (status: the channel_limit policy).
+CHANNEL_WEBHOOK_LIMIT = 5
+#: Integer parameters longer than this are refused before Python converts them
+#: (its int/str limit is 4,300 digits; no documented integer needs more than 19).
+MAX_INTEGER_DIGITS = 64
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -64,6 +72,15 @@ _ITEM_INDEX = re.compile(r"\[\d+\]$")
 _HOST = re.compile(r"(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_.~-]*\Z")  # needs no percent-encoding
+_RESTRICTED_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")  # unique_names=restricted
+_LONG_DIGITS = re.compile(r"\s*[-+]?\d{%d,}" % (MAX_INTEGER_DIGITS + 1))
+_ACCEPTS_GZIP = re.compile(r"(?:^|,)\s*(?:gzip|x-gzip|\*)\s*(?:;\s*q\s*=\s*(?!0(?:\.0*)?\s*(?:,|$))[0-9.]+\s*)?(?:,|$)", re.I)
+#: Extra response headers of ``extra=on``: what Twilio's front door adds.
+_EXTRA_HEADERS = (("Twilio-Concurrent-Requests", "1"), ("X-Shenanigans", "none"), ("X-Powered-By", "AT-5000"),
+                  ("Strict-Transport-Security", "max-age=31536000"))
+#: Other wording for ``error_messages=terse`` (same status, same code).
+_TERSE = {20001: "Bad request", 20003: "Unauthorized", 20004: "Method not allowed", 20404: "Not found",
+          20409: "Conflict", 20413: "Too large", 20429: "Slow down", 20503: "Try later", 20500: "Oops"}
 
 
 def snake_case(name: str) -> str:
@@ -151,10 +168,14 @@ class MockApp:
         request_log: RequestLog | None = None,
         spec: Spec | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        policies: Policies | None = None,
+        resources: Resources | Iterable[str] | None = None,
     ):
         """*accounts* maps account SID -> auth token and *api_keys* key SID -> (secret,
         account SID), as a shortcut for *credentials*; without any of them the
-        mock accepts the documented test credentials."""
+        mock accepts the documented test credentials. *policies* chooses at every
+        open point (:mod:`.policies`); *resources* (``IS...``, ``IS.../CH...``,
+        ``IS.../unique-name``) are what exists under ``parents=declared``."""
         if credentials is not None and (accounts is not None or api_keys is not None):
             raise TypeError("pass credentials, or accounts/api_keys, not both")
         self.spec = spec or default_spec()
@@ -182,16 +203,50 @@ class MockApp:
         meta = (list_op.responses[200].schema or {})["properties"]["meta"]["properties"]
         self._list_key: str = meta["key"]["enum"][0]
         page_size = next(p.schema for p in list_op.query_parameters if p.name == "PageSize")
-        self._default_page_size = int(page_size.get("default", page_size["maximum"]))
+        self._spec_page_size_max = int(page_size["maximum"])
+        self._requests_seen = 0
+        self._count_lock = threading.Lock()
+        self._create_lock = threading.Lock()
+        self.policies = Policies()
+        self.resources = Resources()
+        self.configure(policies or Policies(), resources)
+
+    def configure(self, policies: Policies | None = None,
+                  resources: Resources | Iterable[str] | None = None) -> None:
+        """Switch policies (and, if given, the declared resources) from the next request on.
+
+        Stored state is kept; configurations never written read as the new
+        policies' initial values; the every-Nth-request count starts over.
+        """
+        if policies is not None:
+            self.policies = policies
+        if resources is not None:
+            self.resources = resources if isinstance(resources, Resources) else Resources.parse(resources)
+        p = self.policies
+        filters: list[str] | None = [] if p.initial_filters == "empty" else None
+        account_filters = (filters or []) + ["onMessageSend"] if p.legacy_filters == "on" else filters
+        self.state.set_initial(
+            {**INITIAL_ACCOUNT_CONFIG, "filters": account_filters},
+            {**INITIAL_SERVICE_CONFIG, "filters": filters, "method": None if p.initial_method == "null" else "POST"},
+        )
+        with self._count_lock:
+            self._requests_seen = 0
+
+    @property
+    def _default_page_size(self) -> int:
+        """The page size without PageSize (kept for variants that page themselves): the policy's."""
+        return self.policies.default_page_size
 
     # -- lifecycle -----------------------------------------------------------
 
     def reset(self) -> None:
-        """Initial state, empty request log, fault sequence from the start."""
+        """Initial state, empty request log, fault sequence and every-Nth-request count from the start."""
         self.state.reset()
         self.request_log.clear()
         if self.faults is not None:
             self.faults.reset()
+        with self._count_lock:
+            self._requests_seen = 0
 
     def close(self) -> None:
         """Wake handlers sleeping for injected latency (the server is stopping); later requests do not sleep."""
@@ -243,6 +298,7 @@ class MockApp:
             self.internal_errors += 1
             logger.exception("mock: unexpected error answering %s %s", request.method, request.path[:200])
             response = self.encode_error(MockError(500, 20500, "Internal Server Error"))
+        response = self.compress(request, response)
         self.request_log.record(LoggedRequest(
             now_rfc3339_millis(), request.method, request.path, request.query, body_text(request.body),
             response.status, note.username, note.operation_id, note.fault,
@@ -252,6 +308,7 @@ class MockApp:
     def process(self, request: MockRequest, note: _Note) -> Reply:
         credentials = basic_credentials(request.headers.get("authorization"))
         note.username = credentials[0] if credentials else None
+        self.front_door(note)
         if self.faults is not None:
             fault = self.faults.decide()
             if fault is not None:
@@ -264,6 +321,27 @@ class MockApp:
         operation, raw_values = self.route(request)
         note.operation_id = operation.operation_id
         return self.dispatch(self.parse(operation, raw_values, request, account_sid))
+
+    def front_door(self, note: _Note) -> None:
+        """Transport policies applied before anything else: latency, then 429 or 503 every Nth request.
+
+        A refused request is answered instead of being processed, so it changes
+        nothing and a client's retry is safe (as with Twilio's own rate limiting).
+        """
+        p = self.policies
+        if p.latency_ms and not self._wake.is_set():
+            self._wake.wait(p.latency_ms / 1000)
+        if not (p.rate_limit_every or p.unavailable_every):
+            return
+        with self._count_lock:
+            self._requests_seen += 1
+            count = self._requests_seen
+        if p.rate_limit_every and count % p.rate_limit_every == 0:
+            note.fault = "policy-rate-limit"
+            raise MockError(429, 20429, "Too Many Requests", {"Retry-After": "1"})
+        if p.unavailable_every and count % p.unavailable_every == 0:
+            note.fault = "policy-unavailable"
+            raise MockError(503, 20503, "Service Unavailable", {"Retry-After": "1"})
 
     def authenticate(self, credentials: tuple[str, str] | None) -> str:
         """The account the request acts for (an API key acts for its account); 401 otherwise."""
@@ -291,21 +369,75 @@ class MockApp:
             if validator.path_violations(raw_values):
                 raise not_found(request.path)
             params = {name: unquote(raw, errors="strict") for name, raw in raw_values.items()}
+        path_first = self.policies.validation_order == "path-first"
+        if path_first:
+            self.check_parents(params, account_sid, request)
         query: dict[str, Any] = {}
         fields = self._query_fields[operation.operation_id]
         if fields:
             pairs = parse_qsl(request.query, keep_blank_values=True, errors="replace")
-            violations = validator.query_violations(pairs)
+            self.check_integer_lengths(pairs, fields)
+            # PageSize's maximum is a policy (page_size_max), not the fragment's 5.
+            violations = [v for v in validator.query_violations(pairs)
+                          if not (v.field == "PageSize" and v.keyword == "maximum")]
             if violations:
                 raise self.invalid(operation, violations)
             query = typed_fields(pairs, fields)
+            size = query.get("PageSize")
+            if isinstance(size, int) and size > self.policies.page_size_max:
+                raise invalid_parameter("PageSize", f"expected a value <= {self.policies.page_size_max}")
         form: dict[str, Any] = {}
         if operation.form_schema is not None:
             body = request.body if self.reads_form(request) else b""
+            if _LONG_DIGITS.search(body.decode("latin-1")) is not None:
+                self.check_integer_lengths(parse_qsl(body.decode("latin-1"), keep_blank_values=True),
+                                           operation.form_schema.get("properties", {}))
             form, violations = validator.read_form(body)  # one parse: checked, then stored
             if violations:
                 raise self.invalid(operation, violations)
+            if self.policies.empty_value == "rejected":
+                for name, value in form.items():
+                    if value == "" or (isinstance(value, list) and "" in value):
+                        raise invalid_parameter(name, "must not be empty")
+        if not path_first:
+            self.check_parents(params, account_sid, request)
         return Call(operation, account_sid, params, query, form, request.base_url, request)
+
+    def check_integer_lengths(self, pairs: Iterable[tuple[str, str]], fields: Mapping[str, Any]) -> None:
+        """400 for an integer parameter of more digits than any documented value has.
+
+        Python refuses to convert integers of more than 4,300 digits (a ValueError
+        deep in validation); the answer must be Twilio's 400, not a 500.
+        """
+        for name, value in pairs:
+            schema = fields.get(name) or {}
+            if schema.get("type") == "integer" and _LONG_DIGITS.match(value):
+                raise invalid_parameter(name, f"expected an integer of at most {MAX_INTEGER_DIGITS} digits")
+
+    def check_parents(self, params: Mapping[str, str], account_sid: str, request: MockRequest) -> None:
+        """404 20404 for a service or channel that does not exist under the policies.
+
+        ``parents=implicit`` (default): every well-formed one exists;
+        ``parents=declared``: only the declared resources; ``unique_names=restricted``:
+        channel unique names outside ``[A-Za-z0-9_.-]{1,64}`` never exist.
+        """
+        service = params.get("ServiceSid") or params.get("ChatServiceSid")
+        if service is None:
+            return
+        channel = params.get("ChannelSid")
+        if (channel is not None and self.policies.unique_names == "restricted" and not self._is_channel_sid(channel)
+                and not _RESTRICTED_NAME.match(channel)):
+            raise not_found(request.path)
+        if self.policies.parents != "declared":
+            return
+        if service not in self.resources.services:
+            raise not_found(request.path)
+        if channel is not None:
+            wanted = self.resolve_channel(account_sid, service, channel)
+            if not any(declared_service == service
+                       and (name == channel or self.resolve_channel(account_sid, service, name) == wanted)
+                       for declared_service, name in self.resources.channels):
+                raise not_found(request.path)
 
     def reads_form(self, request: MockRequest) -> bool:
         """Whether the body is form data; like Twilio, any other body is not read at all."""
@@ -334,17 +466,39 @@ class MockApp:
         return MockError(500, 20500, "Internal Server Error")
 
     def encode(self, reply: Reply) -> MockResponse:
+        p = self.policies
         if reply.body is None:
             headers = [("Content-Length", "0")]
             body = b""
         else:
-            body = json.dumps(reply.body, separators=(",", ":")).encode()
-            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            value = reply.body
+            if p.extra == "on" and reply.status < 400:
+                value = _with_extra_fields(value, self._list_key)
+            body = json.dumps(value, separators=(",", ":")).encode()
+            media = "application/json; charset=utf-8" if p.charset == "on" else "application/json"
+            headers = [("Content-Type", media), ("Content-Length", str(len(body)))]
         headers.extend(reply.headers.items())
+        if p.extra == "on":
+            headers.extend(_EXTRA_HEADERS)
+            headers.append(("Twilio-Request-Id", "RQ" + hashlib.md5(body).hexdigest()))
         return MockResponse(reply.status, headers, body)
 
     def encode_error(self, error: MockError) -> MockResponse:
+        if self.policies.error_messages == "terse":
+            error = MockError(error.status, error.code, _TERSE.get(error.code, f"Error {error.code}"), error.headers)
         return self.encode(Reply(error.status, error.body(), error.headers))
+
+    def compress(self, request: MockRequest, response: MockResponse) -> MockResponse:
+        """``gzip=on``: gzip a body when the request's Accept-Encoding allows it."""
+        if self.policies.gzip != "on" or not response.body:
+            return response
+        if not _ACCEPTS_GZIP.search(request.headers.get("accept-encoding", "")):
+            return response
+        body = gzip.compress(response.body, mtime=0)
+        headers = [(name, str(len(body)) if name.lower() == "content-length" else value)
+                   for name, value in response.headers]
+        headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
+        return MockResponse(response.status, headers, body)
 
     # -- shared pieces of behaviour -----------------------------------------
 
@@ -364,6 +518,8 @@ class MockApp:
         for name, value in call.form.items():
             if value == "":
                 value = None
+            elif isinstance(value, list) and name.endswith("Filters") and self.policies.filter_order == "sorted":
+                value = sorted(value)
             parent, _, leaf = name.rpartition(".")
             if parent:
                 out.setdefault(snake_case(parent), {})[snake_case(leaf)] = value
@@ -378,10 +534,13 @@ class MockApp:
         hash of (account, service, name): stable across requests and restarts,
         and different for the same name in another service or account.
         """
-        name = call.params["ChannelSid"]
+        return self.resolve_channel(call.account_sid, call.params["ServiceSid"], call.params["ChannelSid"])
+
+    def resolve_channel(self, account_sid: str, service_sid: str, name: str) -> str:
+        """The ``CH`` sid a channel sid or unique name stands for (see :meth:`channel_sid`)."""
         if self._is_channel_sid(name):
             return name
-        seed = "\n".join((call.account_sid, call.params["ServiceSid"], name))
+        seed = "\n".join((account_sid, service_sid, name))
         return "CH" + hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
     def channel_scope(self, call: Call) -> tuple[str, str, str]:
@@ -399,11 +558,13 @@ class MockApp:
         return None, None
 
     def resource_url(self, call: Call, operation: Operation | None = None, **values: str) -> str:
-        """The absolute URL of a resource at the host the client used, always with sids."""
+        """The absolute URL of a resource, always with sids: at the host the client used,
+        or (``url_host=twilio``) at Twilio's canonical host for the API."""
         operation = operation or call.operation
         params = {name: value if _PLAIN_SEGMENT.match(value) else quote(value, safe="")
                   for name, value in {**call.params, **values}.items()}
-        return call.base_url + operation.render_path(params)
+        base = operation.server.rstrip("/") if self.policies.url_host == "twilio" else call.base_url
+        return base + operation.render_path(params)
 
     def webhook_url(self, call: Call, sid: str) -> str:
         return self.resource_url(call, self.spec.operation("FetchChannelWebhook"),
@@ -446,8 +607,10 @@ class MockApp:
                 "page": number,
                 "page_size": size,
                 "first_page_url": link(0),
+                # Every page after the first links back (page 1 links page 0), with a
+                # cursor when there is one; without, the previous index reads from the start.
                 "previous_page_url": link(max(number - 1, 0), "PB" + records[0]["sid"])
-                if page.more_before and records else None,
+                if page.more_before and records else link(number - 1) if number > 0 else None,
                 "next_page_url": link(number + 1, "PA" + records[-1]["sid"]) if page.more_after and records else None,
                 "url": link(number, token),
                 "key": self._list_key,
@@ -472,11 +635,22 @@ class MockApp:
         return self.ok(call, self.render_service_config(call, stored))
 
     def create_channel_webhook(self, call: Call) -> Reply:
-        record = self.state.create_webhook(self.channel_scope(call), self.changes(call))
+        scope = self.channel_scope(call)
+        with self._create_lock:  # count and create as one step: concurrent creates cannot pass the cap
+            if self.state.webhook_count(scope) >= CHANNEL_WEBHOOK_LIMIT:
+                raise self.channel_full()
+            record = self.state.create_webhook(scope, self.changes(call))
         return self.ok(call, self.render_channel_webhook(call, record))
 
+    def channel_full(self) -> MockError:
+        """The answer to a 6th webhook on a channel (documented limit, undocumented error: a policy)."""
+        message = f"A channel can have at most {CHANNEL_WEBHOOK_LIMIT} webhooks"
+        if self.policies.channel_limit == "409":
+            return MockError(409, 20409, message)
+        return invalid_parameter("Type", message.lower())
+
     def list_channel_webhook(self, call: Call) -> Reply:
-        size = call.query.get("PageSize", self._default_page_size)
+        size = call.query.get("PageSize", self.policies.default_page_size)
         token = call.query.get("PageToken")
         after, before = self.page_cursor(token)
         page = self.state.webhook_page(self.channel_scope(call), size, after=after, before=before)
@@ -504,6 +678,18 @@ class MockApp:
 def _documented_properties(operation: Operation) -> tuple[str, ...]:
     schema = operation.responses[operation.success_status].schema or {}
     return tuple(schema.get("properties", {}))
+
+
+def _with_extra_fields(value: Any, list_key: str) -> Any:
+    """``extra=on``: undocumented, additive fields on a resource, a page, its meta and its items."""
+    if not isinstance(value, dict):
+        return value
+    out = {**value, "links": {}, "x_twilio_edge": "ashburn"}
+    if isinstance(value.get(list_key), list):
+        out[list_key] = [_with_extra_fields(item, list_key) for item in value[list_key]]
+        if isinstance(value.get("meta"), dict):
+            out["meta"] = {**value["meta"], "total": None}
+    return out
 
 
 def _complete(properties: Iterable[str], values: Mapping[str, Any]) -> dict[str, Any]:

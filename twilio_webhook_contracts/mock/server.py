@@ -20,6 +20,7 @@ import contextlib
 import email.utils
 import http.server
 import logging
+import re
 import socket
 import socketserver
 import sys
@@ -32,6 +33,7 @@ from urllib.parse import unquote_to_bytes
 from .app import MAX_BODY_BYTES, MockApp
 from .errors import error_body
 from .log import LoggedRequest
+from .policies import Policies
 from .state import MockState
 
 __all__ = ["EmbeddedMock", "MockServer", "serve_mock"]
@@ -147,6 +149,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.send_error(431, "Too many headers")
             return False
+        absolute = _ABSOLUTE_FORM.match(path)
+        if absolute is not None:
+            # RFC 9112 3.2.2: "a server MUST accept the absolute-form in requests" (proxies send
+            # it), and the host in it replaces the Host header.
+            authority, rest = absolute.groups()
+            self.path = rest if rest.startswith("/") else "/" + rest
+            headers.replace("Host", authority.rpartition("@")[2])
         self.headers = headers  # type: ignore[assignment]
         connection = headers.get("Connection", "").lower()
         self.close_connection = "close" in connection or (minor == "0" and "keep-alive" not in connection)
@@ -176,7 +185,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
             return b""
-        if len(set(lengths)) != 1 or not lengths[0].strip().isdigit():
+        # (a length of thousands of digits would make int() raise: it is refused first)
+        if len(set(lengths)) != 1 or not lengths[0].strip().isdigit() or len(lengths[0].strip()) > 18:
             raise _BadRequest(400, "Invalid Content-Length")
         length = int(lengths[0])
         if length > limit:
@@ -264,12 +274,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return status, headers, payload
 
     def write_response(self, status: str, headers: list[tuple[str, str]], payload: bytes) -> None:
+        policies = getattr(self.server.app, "policies", None)
+        if policies is not None and policies.connection == "close":
+            self.close_connection = True
+        chunked = (policies is not None and policies.chunked == "on" and payload and self.command != "HEAD"
+                   and self.request_version != "HTTP/1.0")
         lines = [f"HTTP/1.1 {status}"]
         has_length = False
         for name, value in headers:
+            if chunked and name.lower() == "content-length":
+                continue
             lines.append(f"{name}: {value}")
             has_length = has_length or name.lower() == "content-length"
-        if not has_length:
+        if chunked:
+            lines.append("Transfer-Encoding: chunked")
+            payload = _chunks(payload)
+        elif not has_length:
             lines.append(f"Content-Length: {len(payload)}")
         lines.append("Date: " + self.server.date_header())
         if self.close_connection:
@@ -294,6 +314,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         logger.debug("mock server: " + format, *args)
 
 
+_ABSOLUTE_FORM = re.compile(r"(?i)https?://([^/?#]*)(.*)\Z", re.S)
+
+
+def _chunks(payload: bytes, size: int = 1024) -> bytes:
+    """*payload* in chunked transfer coding (several chunks when it is long), with the last chunk."""
+    parts = [b"%x\r\n%s\r\n" % (len(piece), piece) for piece in
+             (payload[start:start + size] for start in range(0, len(payload), size))]
+    return b"".join(parts) + b"0\r\n\r\n"
+
+
 class _Headers:
     """Request headers: case-insensitive, repeatable, in the order sent."""
 
@@ -306,6 +336,11 @@ class _Headers:
     def add(self, name: str, value: str) -> None:
         self._items.append((name, value))
         self._index.setdefault(name.lower(), []).append(value)
+
+    def replace(self, name: str, value: str) -> None:
+        """Set *name* to the one *value* (dropping any values sent)."""
+        self._items = [(key, item) for key, item in self._items if key.lower() != name.lower()] + [(name, value)]
+        self._index[name.lower()] = [value]
 
     def get(self, name: str, default: Any = None) -> Any:
         values = self._index.get(name.lower())
@@ -520,8 +555,16 @@ class EmbeddedMock:
         return self.app.request_log.entries()
 
     def reset(self) -> None:
-        """Initial state, empty request log, fault sequence from the start."""
+        """Initial state, empty request log, fault sequence from the start (policies are kept)."""
         self.app.reset()
+
+    def configure(self, policies: "Policies | None" = None, resources: Any = None) -> None:
+        """Switch the mock's policies and/or declared resources (see :meth:`MockApp.configure`)."""
+        self.app.configure(policies, resources)
+
+    @property
+    def policies(self) -> "Policies":
+        return self.app.policies
 
 
 @contextlib.contextmanager

@@ -33,15 +33,17 @@ Record = dict[str, Any]
 #: (account sid, service sid, resolved channel sid): where a channel webhook lives.
 Scope = tuple[str, str, str]
 
-#: What an account's Conversations configuration reads before any update:
-#: Twilio's defaults (POST to an ordinary webhook, nothing configured).
+#: What an account's Conversations configuration reads before any update, under the
+#: default policies: POST to an ordinary webhook, no filters (``[]``), no URLs.
+#: (``initial_filters=null`` and ``legacy_filters=on`` choose otherwise.)
 INITIAL_ACCOUNT_CONFIG: Mapping[str, Any] = MappingProxyType(
-    {"method": "POST", "filters": None, "pre_webhook_url": None, "post_webhook_url": None, "target": "webhook"}
+    {"method": "POST", "filters": [], "pre_webhook_url": None, "post_webhook_url": None, "target": "webhook"}
 )
-#: What a service's configuration reads before any update: all null, as Twilio's
-#: own ``fetchEmpty`` example shows for a service that was never configured.
+#: What a service's configuration reads before any update, under the default
+#: policies: the documented default method and no filters; ``initial_method=null``
+#: and ``initial_filters=null`` give Twilio's own ``fetchEmpty`` example (all null).
 INITIAL_SERVICE_CONFIG: Mapping[str, Any] = MappingProxyType(
-    {"method": None, "filters": None, "pre_webhook_url": None, "post_webhook_url": None}
+    {"method": "POST", "filters": [], "pre_webhook_url": None, "post_webhook_url": None}
 )
 
 
@@ -106,6 +108,19 @@ class MockState:
         self._accounts: dict[str, Record] = {}
         self._services: dict[tuple[str, str], Record] = {}
         self._webhooks: dict[Scope, dict[str, Record]] = {}
+        #: What a never-written configuration reads as (the app sets these from its policies).
+        self.initial_account: Mapping[str, Any] = INITIAL_ACCOUNT_CONFIG
+        self.initial_service: Mapping[str, Any] = INITIAL_SERVICE_CONFIG
+
+    def set_initial(self, account: Mapping[str, Any], service: Mapping[str, Any]) -> None:
+        """What never-written configurations read as from now on (already written ones keep their values)."""
+        with self._lock:
+            self.initial_account = MappingProxyType(dict(account))
+            self.initial_service = MappingProxyType(dict(service))
+
+    def webhook_count(self, scope: Scope) -> int:
+        with self._lock:
+            return len(self._webhooks.get(scope, ()))
 
     def reset(self) -> None:
         """Forget everything: every resource reads as its initial state again."""
@@ -125,22 +140,22 @@ class MockState:
 
     def account_config(self, account_sid: str) -> Record:
         with self._lock:
-            return _clone(self._accounts.get(account_sid, INITIAL_ACCOUNT_CONFIG))
+            return _clone(self._accounts.get(account_sid, self.initial_account))
 
     def update_account_config(self, account_sid: str, changes: Mapping[str, Any]) -> Record:
         """Apply *changes* (absent keys stay as they are); returns the new configuration."""
         with self._lock:
-            stored = self._accounts.setdefault(account_sid, dict(INITIAL_ACCOUNT_CONFIG))
+            stored = self._accounts.setdefault(account_sid, _clone(self.initial_account))
             _merge(stored, changes)
             return _clone(stored)
 
     def service_config(self, account_sid: str, service_sid: str) -> Record:
         with self._lock:
-            return _clone(self._services.get((account_sid, service_sid), INITIAL_SERVICE_CONFIG))
+            return _clone(self._services.get((account_sid, service_sid), self.initial_service))
 
     def update_service_config(self, account_sid: str, service_sid: str, changes: Mapping[str, Any]) -> Record:
         with self._lock:
-            stored = self._services.setdefault((account_sid, service_sid), dict(INITIAL_SERVICE_CONFIG))
+            stored = self._services.setdefault((account_sid, service_sid), _clone(self.initial_service))
             _merge(stored, changes)
             return _clone(stored)
 
