@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "mock",
     "spec",
     "verify",
+    "fingerprint",
     "drift",
     "history",
 )
