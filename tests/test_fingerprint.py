@@ -115,3 +115,44 @@ def test_an_interrupted_live_fingerprint_leaves_nothing_changed(tmp_path):
         assert process.returncode == 130, stderr
         assert observable(mock) == observable_of(initial, mock)
     assert "interrupted" in stderr and TOKEN not in stdout + stderr
+
+
+#: A recording that differs from the mock's defaults wherever the mock can show it with parents=implicit.
+RECORDED = ["unique_names=restricted", "empty_value=rejected", "page_size_max=5", "default_page_size=5",
+            "initial_filters=null", "initial_method=null", "legacy_filters=on", "url_host=twilio",
+            "filter_order=sorted", "error_messages=terse", "channel_limit=409"]
+
+
+def test_mock_fingerprint_reproduces_the_recording(tmp_path):
+    """Record a mock set away from every default, start `mock --fingerprint` on the file: fingerprinting that
+    mock gives the same choices."""
+    from test_mock_cli import Running
+
+    with serve_mock(policies=Policies.from_pairs(RECORDED)) as mock:
+        recording = _take(mock)
+    path = tmp_path / "fp.json"
+    path.write_text(json.dumps(recording), encoding="utf-8")
+    assert fingerprint.policy_pairs(recording)  # something to set
+    running = Running("--port", "0", "--fingerprint", str(path), "--account-sid", ACCOUNT, "--auth-token", TOKEN)
+    try:
+        assert "policies:" in "".join(running.banner)
+        target = Target(running.url, credentials=Credentials(ACCOUNT, TOKEN))
+        from twilio_webhook_contracts.commands.fingerprint import guarded
+
+        _, again = guarded(target, lambda factory: fingerprint.take(target, guard_factory=factory), (),
+                           lambda line: None)
+    finally:
+        running.stop(signal.SIGTERM)
+    assert {n: p["choice"] for n, p in again["points"].items()} == {n: p["choice"] for n, p in recording["points"].items()}
+    for pair in RECORDED:
+        name, value = pair.split("=")
+        assert again["points"][name]["choice"] == value
+
+
+def test_mock_fingerprint_refuses_a_file_that_is_not_one(tmp_path, capsys):
+    from twilio_webhook_contracts.cli import main
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}", encoding="utf-8")
+    assert main(["mock", "--port", "0", "--fingerprint", str(bad)]) == 2
+    assert "not a fingerprint file" in capsys.readouterr().err
