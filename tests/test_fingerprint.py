@@ -156,3 +156,29 @@ def test_mock_fingerprint_refuses_a_file_that_is_not_one(tmp_path, capsys):
     bad.write_text("{}", encoding="utf-8")
     assert main(["mock", "--port", "0", "--fingerprint", str(bad)]) == 2
     assert "not a fingerprint file" in capsys.readouterr().err
+
+
+def test_verify_flags_a_mock_whose_policy_differs_from_the_recording(tmp_path, capsys, monkeypatch):
+    from twilio_webhook_contracts.cli import main
+
+    with serve_mock(policies=Policies.from_pairs(["page_size_max=5", "filter_order=sorted"])) as mock:
+        path = tmp_path / "fp.json"
+        path.write_text(json.dumps(_take(mock)), encoding="utf-8")
+        fast = ["--max-examples", "2", "--no-stateful", "--seed", "1", "-q"]
+        monkeypatch.setenv("TWILIO_ACCOUNT_SID", mock.account_sid)
+        monkeypatch.setenv("TWILIO_AUTH_TOKEN", mock.auth_token)
+        report = tmp_path / "report.json"
+        # the recorded server itself decides as recorded
+        assert main(["verify", f"same={mock.url}", "--fingerprint", str(path), "--fail-on-difference", *fast]) == 0
+        same = capsys.readouterr().out
+        assert "same: decides as recorded" in same and "differs from the recording" not in same
+        # the default mock does not: one row per differing point, a status of its own
+        assert main(["verify", "mock", "--fingerprint", str(path), "--report-json", str(report), *fast]) == 0
+        out = capsys.readouterr().out
+        assert main(["verify", "mock", "--fingerprint", str(path), "--fail-on-difference", *fast]) == 1
+    rows = [line for line in out.splitlines() if "differs from the recording" in line]
+    assert len(rows) == 2
+    assert any("page_size_max" in row and "recorded 5" in row for row in rows)
+    assert any("filter_order" in row and "recorded sorted" in row for row in rows)
+    differences = json.loads(report.read_text())["recording"]["differences"]["mock"]
+    assert {row["point"] for row in differences} == {"page_size_max", "filter_order"}

@@ -185,3 +185,82 @@ def guarded(target: Any, body: Callable[[Callable[..., Any]], Any], secrets: Any
               f"{'everything the probes changed was restored' if started else 'nothing had been written'}",
               file=sys.stderr)
     return status, result
+
+
+# -- verify --fingerprint: hooks kept here so that verify.py only calls them -------------------
+
+
+def add_recording_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("recorded choices (see `webhook-contracts fingerprint`)")
+    group.add_argument("--fingerprint", metavar="FILE.json",
+                       help="also fingerprint each target and add a row per open point where it decides differently "
+                            "from this recording (status: differs from the recording; not a violation)")
+    group.add_argument("--fail-on-difference", action="store_true",
+                       help="exit 1 when a target differs from the recording (default: report only)")
+
+
+def load_recording(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``--fingerprint`` file, read before anything is sent (a bad file is a usage error)."""
+    if not getattr(args, "fingerprint", None):
+        return None
+    from ..fingerprint import FingerprintError, load
+
+    try:
+        return load(args.fingerprint)
+    except FingerprintError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def recording_rows(recording: dict[str, Any] | None, conversations_url: str, chat_url: str, credentials: Any,
+                   secrets: Any, timeout: float = 10.0) -> list[dict[str, Any]] | None:
+    """Fingerprint one verified target (writes allowed: verify writes anyway; restored after) and compare."""
+    if recording is None:
+        return None
+    from .. import fingerprint
+    from ..target import Target
+
+    target = Target(conversations_url, chat_url, credentials=credentials, timeout=timeout)
+    service = recording.get("target", {}).get("service_sid")
+    channel = recording.get("target", {}).get("channel_sid")
+    _, observed = guarded(target, lambda factory: fingerprint.take(
+        target, service_sid=service, channel_sid=channel, secrets=secrets, guard_factory=factory), secrets,
+        lambda line: None)
+    if observed is None:
+        return [{"point": "(fingerprint)", "recorded": "-", "observed": "unreachable", "recorded_why": "",
+                 "observed_why": "the target could not be fingerprinted"}]
+    return fingerprint.compare(recording, observed)
+
+
+def report_recording(args: argparse.Namespace, rows: dict[str, list[dict[str, Any]] | None], status: int,
+                     secrets: Any) -> int:
+    """Print the "differs from the recording" rows (and add them to --report-json); the exit status."""
+    if getattr(args, "fingerprint", None) is None:
+        return status
+    from ..report import redact
+
+    print(f"recorded choices ({args.fingerprint}):")
+    differing = 0
+    for label, found in rows.items():
+        if found is None:
+            continue
+        if not found:
+            print(f"  {label}: decides as recorded at every open point both decided")
+        for row in found:
+            differing += 1
+            print(redact(f"  {label}: {row['point']}: differs from the recording: recorded {row['recorded']} "
+                         f"({row['recorded_why']}); this target {row['observed']} ({row['observed_why']})", secrets))
+    report = getattr(args, "report_json", None)
+    if report:
+        try:
+            with open(report, encoding="utf-8") as handle:
+                data = json.load(handle)
+            data["recording"] = {"file": args.fingerprint, "differences": {k: v for k, v in rows.items() if v is not None}}
+            from ..report import write_report
+
+            write_report(report, json.dumps(data, indent=2, ensure_ascii=False) + "\n", secrets)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot add the recording rows to {report}: {exc}") from None
+    if differing and args.fail_on_difference and status == 0:
+        print(f"{differing} difference(s) from the recording (--fail-on-difference): exit status 1", flush=True)
+        return 1
+    return status

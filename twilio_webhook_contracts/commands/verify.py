@@ -49,6 +49,9 @@ def register(subparsers) -> None:
     group.add_argument("--request-timeout", type=float, default=10.0, metavar="S",
                        help="seconds to wait for each answer (default 10)")
     add_suite_arguments(parser)
+    from .fingerprint import add_recording_arguments
+
+    add_recording_arguments(parser)
     # one matrix compares targets on the same generated requests: no example database unless asked
     parser.set_defaults(handler=run, database=None)
 
@@ -154,6 +157,10 @@ def run(args: argparse.Namespace) -> int:
         if not quiet:
             print(line, flush=True)
 
+    from .fingerprint import load_recording, recording_rows, report_recording
+
+    recording = load_recording(args)
+    recorded: dict[str, Any] = {}
     runs: list[TargetRun] = []
     for spec in specs:
         with _served(spec, args) as (conversations_url, chat_url, target_credentials):
@@ -188,12 +195,14 @@ def run(args: argparse.Namespace) -> int:
                     if check.family == "state":
                         results.skip(name, "the stateful suite was not run (--no-stateful)")
             runs.append(TargetRun(spec.label, conversations_url, chat_url, results))
+            recorded[spec.label] = recording_rows(recording, conversations_url, chat_url, target_credentials,
+                                                  secrets, args.request_timeout)
     matrix = Matrix(runs, seed=seed)
     _write_reports(args, matrix, secrets)
     from ..report import redact
 
     print(redact(matrix.text(failures=not quiet), secrets), end="", flush=True)
-    status = matrix.exit_status()
+    status = report_recording(args, recorded, matrix.exit_status(), secrets)
     print(f"seed {seed} (replay with --seed {seed}); exit status {status}", flush=True)
     return status
 
