@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "spec",
     "verify",
     "fingerprint",
+    "diff",
     "drift",
     "history",
 )

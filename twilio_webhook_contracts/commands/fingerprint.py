@@ -111,10 +111,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def guarded(target: Any, body: Callable[[Callable[..., Any]], Any], secrets: Any,
-            progress: Callable[[str], None]) -> tuple[int | None, Any]:
+            progress: Callable[[str], None], others: Any = ()) -> tuple[int | None, Any]:
     """Run *body(guard_factory)* under the signal guard, then restore what the guard it started saw.
 
-    *body* calls ``guard_factory(services, channels)`` just before its first
+    *body* calls ``guard_factory(services, channels, on=TARGET)`` (*on* defaults
+    to *target*; *others* are further targets the body sends to) just before its first
     write; that takes the snapshot (refusing to go on if it cannot) and hooks
     the guard into *target*. As in ``run``, the first SIGINT/SIGTERM interrupts
     the body only; the restore runs after the signals are disarmed, so a second
@@ -129,13 +130,14 @@ def guarded(target: Any, body: Callable[[Callable[..., Any]], Any], secrets: Any
 
     started: list[Guard] = []
 
-    def guard_factory(services: list[str], channels: list[tuple[str, str]]) -> Guard:
-        guard = Guard(target, target.spec, services=services, channels=channels, log=progress)
+    def guard_factory(services: list[str], channels: list[tuple[str, str]], on: Any = None) -> Guard:
+        watched = on if on is not None else target
+        guard = Guard(watched, watched.spec, services=services, channels=channels, log=progress)
         try:
             guard.take_snapshot()
         except LiveError as exc:
             raise UsageError(f"writes refused: cannot snapshot what they would change: {exc}") from None
-        target.observers.append(guard)
+        watched.observers.append(guard)
         started.append(guard)
         return guard
 
@@ -143,7 +145,8 @@ def guarded(target: Any, body: Callable[[Callable[..., Any]], Any], secrets: Any
     status: int | None = None
     escaped: BaseException | None = None
     with interruptible() as signals:
-        target.hold = signals.held
+        for each in (target, *others):
+            each.hold = signals.held
         try:
             try:
                 result = body(guard_factory)
@@ -169,7 +172,8 @@ def guarded(target: Any, body: Callable[[Callable[..., Any]], Any], secrets: Any
                                 f"before it the target was: {guard.describe_snapshot()}")
             restore_requests += guard.restore_requests
             progress(f"restore: {'FAILED' if problems else 'done, verified'} ({guard.restore_requests} requests)")
-        target.close()
+        for each in (target, *others):
+            each.close()
     if escaped is not None and not problems:
         raise escaped
     if isinstance(result, dict) and "requests" in result:
