@@ -32,7 +32,8 @@ from .target import Response, Target
 
 __all__ = ["Difference", "DiffResult", "run_diff", "to_json", "to_markdown", "to_text"]
 
-_SID = re.compile(r"\b[A-Z]{2}[0-9a-f]{32}\b")
+#: A sid, also inside a paging token (``PageToken=PAWH...``).
+_SID = re.compile(r"(?<![0-9a-f])[A-Z]{2}[0-9a-f]{32}(?![0-9a-f])")
 _ODD_NAME = "diff odd name!\u00e9"
 #: Lists whose order no document promises.
 _UNORDERED = ("filters", "triggers")
@@ -68,8 +69,10 @@ class DiffResult:
 @dataclass
 class _Side:
     target: Target
+    #: generated sid -> its placeholder (shared numbering with the other side's partner)
     sids: dict[str, str] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
+    sent: frozenset[str] = frozenset()  # sids in the request being compared: ours, kept verbatim
 
     def normalise(self, value: Any, key: str = "") -> Any:
         if isinstance(value, dict):
@@ -84,14 +87,34 @@ class _Side:
                 return "<date>"
             for base in {self.target.conversations_url, self.target.chat_url}:
                 value = value.replace(base.rstrip("/"), "<host>")
-            return _SID.sub(self._sid, value)
+            return _SID.sub(lambda m: m.group() if m.group() in self.sent else self.sids.get(m.group(), m.group()),
+                            value)
         return value
 
-    def _sid(self, match: re.Match[str]) -> str:
-        sid = match.group()
-        if sid not in self.sids:
-            self.sids[sid] = f"<{sid[:2]} {len(self.sids) + 1}>"
-        return self.sids[sid]
+
+class _Pairing:
+    """Generated sids mapped pairwise: at each step, the n-th new sid A answered with is paired with the
+    n-th new sid B answered with (when both answered with as many); unpaired ones get a side's own name."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def learn(self, sides: Sequence[_Side], bodies: Sequence[Any], request_sids: frozenset[str]) -> None:
+        fresh = []
+        for side, body in zip(sides, bodies):
+            text = body if isinstance(body, str) else json.dumps(body)
+            found = [sid for sid in dict.fromkeys(_SID.findall(text)) if sid not in request_sids and sid not in side.sids]
+            fresh.append(found)
+        if len(fresh[0]) == len(fresh[1]):
+            for sid_a, sid_b in zip(*fresh):
+                self.count += 1
+                name = f"<{sid_a[:2]} {self.count}>" if sid_a[:2] == sid_b[:2] else f"<sid {self.count}>"
+                sides[0].sids[sid_a] = sides[1].sids[sid_b] = name
+        else:
+            for tag, side, found in zip("ab", sides, fresh):
+                for sid in found:
+                    self.count += 1
+                    side.sids[sid] = f"<{sid[:2]} {tag}{self.count} unpaired>"
 
 
 #: A step: label, operation, path params, query, form (None: no body), and whether it reads state after writes.
@@ -200,6 +223,7 @@ def run_diff(a: Target, b: Target, *, label_a: str = "A", label_b: str = "B", se
     full_channel = channel if channel_sid else "CH" + "%032x" % rng.getrandbits(128)
     unknown_service = "IS" + "%032x" % rng.getrandbits(128)
     sides = (_Side(a), _Side(b))
+    pairing = _Pairing()
     result = DiffResult(label_a, label_b, seed)
     steps: list[tuple[str, Request | _Step]] = [(step.label, step) for step in _script(service, channel, full_channel,
                                                                                    unknown_service)]
@@ -215,7 +239,7 @@ def run_diff(a: Target, b: Target, *, label_a: str = "A", label_b: str = "B", se
             if answer.request.operation_id == "CreateChannelWebhook" and answer.status == 201 and isinstance(data, dict):
                 side.created.append(str(data.get("sid")))
         state = isinstance(step, _Step) and step.state
-        result.differences += _compare(index, label, state, sides, answers)
+        result.differences += _compare(index, label, state, sides, answers, pairing)
     result.requests = {label_a: a.sent, label_b: b.sent}
     if progress:
         progress(f"diff: {result.steps} steps, {len(result.differences)} differences")
@@ -234,9 +258,15 @@ def _build(spec: Spec, step: Request | _Step, side: _Side) -> Request:
                          (() if operation.method == "POST" else None), description=step.label)
 
 
-def _compare(index: int, label: str, state: bool, sides: Sequence[_Side], answers: Sequence[Response]) -> list[Difference]:
+def _compare(index: int, label: str, state: bool, sides: Sequence[_Side], answers: Sequence[Response],
+             pairing: _Pairing) -> list[Difference]:
     (side_a, side_b), (a, b) = sides, answers
-    body_a, body_b = side_a.normalise(_body(a)), side_b.normalise(_body(b))
+    raw = [_body(a), _body(b)]
+    for side, answer in zip(sides, answers):
+        found = _SID.findall(f"{answer.request.target()} {answer.request.body.decode('latin-1')}")
+        side.sent = frozenset(sid for sid in found if sid not in side.created)  # a created sid is generated
+    pairing.learn(sides, raw, side_a.sent | side_b.sent)
+    body_a, body_b = side_a.normalise(raw[0]), side_b.normalise(raw[1])
     request = str(a.request)
 
     def diff(kind: str, where: str, value_a: Any, value_b: Any) -> Difference:
