@@ -159,3 +159,24 @@ def test_cli_outputs_and_exit_status(tmp_path, capsys, monkeypatch):
     data = json.loads((tmp_path / "d.json").read_text())
     assert [(d["kind"], d["a"], d["b"]) for d in data["differences"]] == [("status", 400, 409)]
     assert "| 23 webhook 6" in (tmp_path / "d.md").read_text()
+
+
+def test_live_diff_reads_only_without_writes_and_restores_both_sides_with_them(tmp_path):
+    from live_helpers import ACCOUNT as LIVE_ACCOUNT, CHANNEL as LIVE_CHANNEL, SERVICE as LIVE_SERVICE
+    from live_helpers import TOKEN as LIVE_TOKEN, TOKEN_ENV, cli, seed_state
+    from test_fingerprint import observable, observable_of
+
+    options = {"accounts": {LIVE_ACCOUNT: LIVE_TOKEN}}
+    with serve_mock(**options) as a, serve_mock(policies=Policies.parse("channel_limit=409"), **options) as b:
+        initial = [seed_state(mock) for mock in (a, b)]
+        common = [a.url, b.url, "--live", "--rate-limit", "100000", "--service-sid", LIVE_SERVICE,
+                  "--channel-sid", LIVE_CHANNEL]
+        read_only = cli(common, tmp_path / "ro", TOKEN_ENV, command="diff")
+        assert {entry.method for mock in (a, b) for entry in mock.requests} == {"GET"}
+        assert read_only.code == 0, read_only.stdout + read_only.stderr
+        writes = cli([*common, "--allow-writes"], tmp_path / "rw", TOKEN_ENV, quick_restore=True, command="diff")
+        assert "POST" in {entry.method for entry in b.requests}
+        for mock, before in zip((a, b), initial):
+            assert observable(mock) == observable_of(before, mock)
+    assert LIVE_TOKEN not in read_only.stdout + writes.stdout + writes.stderr
+    assert writes.code == 1 and "webhook" in writes.stdout, writes.stderr
