@@ -25,7 +25,7 @@ import variants as v
 from twilio_webhook_contracts.contract_tests.checks import CHECKS, FAMILIES, checks_in
 from twilio_webhook_contracts.contract_tests.results import Results
 from twilio_webhook_contracts.contract_tests.runner import SuiteConfig, run_suite
-from twilio_webhook_contracts.mock import Faults, LoggedRequest, MockApp, Policies, serve_mock
+from twilio_webhook_contracts.mock import SUITE_EMBEDDED_POLICIES, Faults, LoggedRequest, MockApp, serve_mock
 from twilio_webhook_contracts.target import Credentials, Target
 
 #: Examples per operation and kind: enough for every example-phase defect below to
@@ -58,7 +58,7 @@ class Outcome:
 
 #: The spec's PageSize cap (5), which the suite's strategies still call the boundary; the mock's
 #: default is Twilio's 1000 (issue 16). Until the suite treats 6..1000 as open, runs pin it.
-SPEC_PAGING = Policies(page_size_max=5)
+SPEC_PAGING = SUITE_EMBEDDED_POLICIES
 
 
 def run_against(app: MockApp, *, seed: int, timeout: float = 5.0, stateful_examples: int | None = None,

@@ -28,7 +28,7 @@ from requests.structures import CaseInsensitiveDict
 from twilio_webhook_contracts.contract_tests import conformance_problems
 from twilio_webhook_contracts.contract_tests.checks import CHECKS, FAMILIES
 from twilio_webhook_contracts.cli import main
-from twilio_webhook_contracts.mock import MockApp, MockError, serve_mock
+from twilio_webhook_contracts.mock import SUITE_EMBEDDED_POLICIES, MockApp, MockError, serve_mock
 from twilio_webhook_contracts.mock.app import Call
 from twilio_webhook_contracts.request import Request
 from twilio_webhook_contracts.spec import default_spec
@@ -84,6 +84,7 @@ class EchoesAuthorization(MockApp):
 @contextmanager
 def served(app_class: type[MockApp] = MockApp, **options: Any) -> Iterator[Any]:
     options.setdefault("accounts", {ACCOUNT: TOKEN})
+    options.setdefault("policies", SUITE_EMBEDDED_POLICIES)  # the spec's PageSize cap (see its definition)
     with serve_mock(app_class(**options)) as mock:
         yield mock
 
@@ -516,7 +517,7 @@ class StopsAfter(MockApp):
 
 
 def test_a_target_that_goes_away_mid_run_ends_it_with_status_1_and_says_so(capsys, tmp_path, credentials):
-    app = StopsAfter(accounts={ACCOUNT: TOKEN})
+    app = StopsAfter(accounts={ACCOUNT: TOKEN}, policies=SUITE_EMBEDDED_POLICIES)
     with serve_mock(app) as mock:
         app.server = mock.server
         code, out, err = run(capsys, *SMALL, "--target", mock.url, "--report-json", str(tmp_path / "r.json"))

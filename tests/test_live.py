@@ -32,7 +32,7 @@ import pytest
 
 from twilio_webhook_contracts import target as target_module
 from twilio_webhook_contracts.live import is_live_url
-from twilio_webhook_contracts.mock import Faults, MockApp, Policies, serve_mock
+from twilio_webhook_contracts.mock import SUITE_EMBEDDED_POLICIES, Faults, MockApp, serve_mock
 from twilio_webhook_contracts.target import Credentials, Limits, Target
 
 from live_helpers import (
@@ -64,6 +64,9 @@ from live_helpers import (
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 ACCOUNTS = {ACCOUNT: TOKEN}
+#: The spec's PageSize cap: runs without --seed must not draw PageSize 6..1000, which the suite's
+#: strategies still call invalid (the mock's default is Twilio's 1000, issue 16).
+SPEC_PAGING = SUITE_EMBEDDED_POLICIES
 API_KEYS = {API_KEY: (API_SECRET, ACCOUNT)}
 _WH = re.compile(r"(WH[0-9a-f]{10})[0-9a-f]{22}")
 
@@ -119,7 +122,7 @@ def test_is_live_url(url, expected):
 def test_a_twilio_com_target_switches_live_mode_on_by_itself(tmp_path, monkeypatch):
     """The run is told https://*.twilio.com and no --live; the transport is redirected to the mock."""
     seen: list[tuple[str, str]] = []
-    with serve_mock(MockApp(accounts=ACCOUNTS)) as mock:
+    with serve_mock(MockApp(accounts=ACCOUNTS, policies=SPEC_PAGING)) as mock:
         initial = seed_state(mock)
 
         class Redirected(Target):
@@ -148,7 +151,7 @@ def test_a_twilio_com_target_switches_live_mode_on_by_itself(tmp_path, monkeypat
 @pytest.fixture(scope="module")
 def read_only(tmp_path_factory):
     directory = tmp_path_factory.mktemp("read-only")
-    with serve_mock(MockApp(accounts=ACCOUNTS)) as mock:
+    with serve_mock(MockApp(accounts=ACCOUNTS, policies=SPEC_PAGING)) as mock:
         initial = seed_state(mock)
         outcome = cli([*live_args(mock.url, "-v", writes=False), *report_args(directory)], directory, TOKEN_ENV)
         outcome.extra.update(log=mock.requests, initial=initial, state=mock.state.snapshot())
@@ -189,7 +192,7 @@ def test_a_read_only_report_lists_the_skipped_checks_with_reasons(read_only):
 
 def test_a_live_run_without_a_service_never_touches_a_generated_one(tmp_path):
     """No --service-sid/--channel-sid: only the account configuration is read and written, then restored."""
-    with serve_mock(MockApp(accounts=ACCOUNTS)) as mock:
+    with serve_mock(MockApp(accounts=ACCOUNTS, policies=SPEC_PAGING)) as mock:
         initial = seed_state(mock)
         outcome = cli([*live_args(mock.url, resources=False), *report_args(tmp_path, history=False)], tmp_path, TOKEN_ENV)
         log, state = mock.requests, mock.state.snapshot()
@@ -202,7 +205,7 @@ def test_a_live_run_without_a_service_never_touches_a_generated_one(tmp_path):
 
 
 def test_a_live_channel_without_its_service_is_a_usage_error(tmp_path):
-    with serve_mock(MockApp(accounts=ACCOUNTS)) as mock:
+    with serve_mock(MockApp(accounts=ACCOUNTS, policies=SPEC_PAGING)) as mock:
         outcome = cli(["--target", mock.url, "--live", "--channel-sid", CHANNEL], tmp_path, TOKEN_ENV)
         assert mock.requests == []
     assert outcome.code == 2 and outcome.stdout == ""
@@ -219,7 +222,7 @@ def with_writes(tmp_path_factory):
     # the service's method and filters are null: a form cannot set them back to null, so the run never writes them
     service = {"method": None, "filters": None, "pre_webhook_url": "https://hooks.example.com/only-pre",
                "post_webhook_url": None}
-    with serve_mock(MockApp(accounts=ACCOUNTS)) as mock:
+    with serve_mock(MockApp(accounts=ACCOUNTS, policies=SPEC_PAGING)) as mock:
         initial = seed_state(mock, service_config=service)
         outcome = cli([*live_args(mock.url), *report_args(directory)], directory, TOKEN_ENV)
         outcome.extra.update(log=mock.requests, initial=initial, state=mock.state.snapshot())
@@ -280,7 +283,7 @@ def interrupted(tmp_path_factory) -> dict[str, Outcome]:
     with ExitStack() as stack:
         running = []
         for seed, (name, plan) in enumerate(INTERRUPTIONS.items(), start=101):
-            app = SignalsClient(plan, accounts=ACCOUNTS)
+            app = SignalsClient(plan, accounts=ACCOUNTS, policies=SPEC_PAGING)
             mock = stack.enter_context(serve_mock(app))
             initial = seed_state(mock)
             directory = tmp_path_factory.mktemp(name)
@@ -397,7 +400,7 @@ def test_a_restore_that_crashes_still_ends_loudly_with_status_5_and_says_what_to
     monkeypatch.setattr(Guard, "_restore_once", crash)
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    with serve_mock(MockApp(accounts=ACCOUNTS)) as mock:
+    with serve_mock(MockApp(accounts=ACCOUNTS, policies=SPEC_PAGING)) as mock:
         seed_state(mock)
         outcome = cli([*live_args(mock.url), "--history", str(blocker / "history.sqlite")], tmp_path / "run", TOKEN_ENV)
     assert outcome.code == 5, outcome.stdout + outcome.stderr
@@ -424,7 +427,7 @@ def failing_target(tmp_path_factory) -> dict[str, Outcome]:
     # rest of the burst -- or failures for ever, and the restore must fail loudly.
     for name, burst in (("burst", 14), ("for-ever", None)):
         directory = tmp_path_factory.mktemp(name)
-        app = FailsAfter(FAILING_FROM, burst, accounts=ACCOUNTS)
+        app = FailsAfter(FAILING_FROM, burst, accounts=ACCOUNTS, policies=SPEC_PAGING)
         with serve_mock(app) as mock:
             initial = seed_state(mock)
             outcome = cli([*live_args(mock.url, "--seed", "7"), *report_args(directory)], directory, TOKEN_ENV,
@@ -483,7 +486,7 @@ def rate_limited(tmp_path_factory) -> Outcome:
     directory = tmp_path_factory.mktemp("rate-limited")
     # Retry-After: 1 on 80% of requests; --max-retry-wait caps each wait at 10 ms to keep this quick
     faults = Faults(rate_limit_probability=0.8, retry_after=1, seed=5)
-    with serve_mock(MockApp(accounts=ACCOUNTS, faults=faults)) as mock:
+    with serve_mock(MockApp(accounts=ACCOUNTS, policies=SPEC_PAGING, faults=faults)) as mock:
         initial = seed_state(mock)
         outcome = cli([*live_args(mock.url, "--max-requests", "400", "--max-retry-wait", "0.01", "--seed", "3"),
                        *report_args(directory)], directory, TOKEN_ENV, quick_restore=True)
@@ -509,7 +512,7 @@ def test_under_a_storm_of_429s_the_run_keeps_to_its_budget_and_finds_nothing_fal
 def test_retry_after_is_honoured_and_capped():
     """Counted, not timed: the waits the client asks its sleep for."""
     waits: list[float] = []
-    with serve_mock(MockApp(accounts=ACCOUNTS, faults=Faults(rate_limit_every=2, retry_after=7))) as mock:
+    with serve_mock(MockApp(accounts=ACCOUNTS, policies=SPEC_PAGING, faults=Faults(rate_limit_every=2, retry_after=7))) as mock:
         from twilio_webhook_contracts.request import Request
 
         request = Request.build("FetchConfigurationWebhook", "GET", "/v1/Configuration/Webhooks")
@@ -527,7 +530,7 @@ def test_retry_after_is_honoured_and_capped():
 
 def test_retry_after_waits_show_in_the_targets_log(tmp_path):
     """End to end with real one-second waits, kept short: every third request answered 429, Retry-After: 1."""
-    with serve_mock(MockApp(accounts=ACCOUNTS, faults=Faults(rate_limit_every=3, retry_after=1))) as mock:
+    with serve_mock(MockApp(accounts=ACCOUNTS, policies=SPEC_PAGING, faults=Faults(rate_limit_every=3, retry_after=1))) as mock:
         outcome = cli([*live_args(mock.url, "--max-requests", "8", writes=False), *report_args(tmp_path, history=False)],
                       tmp_path, TOKEN_ENV)
         log = mock.requests
@@ -565,7 +568,7 @@ def test_the_circuit_breaker_counts_only_5xx_in_a_row():
 def test_without_the_circuit_breaker_a_run_goes_on_asking_a_failing_target(tmp_path):
     """--max-server-errors 0: every remaining phase still sends its requests into the failure (each phase
     stops at its first failure, so it ends, but only after many more 500s than the breaker allows)."""
-    with serve_mock(FailsAfter(FAILING_FROM, None, accounts=ACCOUNTS)) as mock:
+    with serve_mock(FailsAfter(FAILING_FROM, None, accounts=ACCOUNTS, policies=SPEC_PAGING)) as mock:
         seed_state(mock)
         outcome = cli([*live_args(mock.url, "--max-server-errors", "0", "--seed", "7"),
                        *report_args(tmp_path, history=False)], tmp_path, TOKEN_ENV, quick_restore=True)
@@ -583,7 +586,7 @@ def api_key_run(tmp_path_factory) -> Outcome:
     """A broken, leaky target (violations, so curl lines are printed and written; error bodies that carry
     the Authorization header), API key credentials, -v."""
     directory = tmp_path_factory.mktemp("api-key")
-    with serve_mock(DropsTargetAndEchoesAuthorization(accounts=ACCOUNTS, api_keys=API_KEYS)) as mock:
+    with serve_mock(DropsTargetAndEchoesAuthorization(accounts=ACCOUNTS, policies=SPEC_PAGING, api_keys=API_KEYS)) as mock:
         initial = seed_state(mock)
         outcome = cli([*live_args(mock.url, "-v"), *report_args(directory)], directory, API_KEY_ENV)
         outcome.extra.update(log=mock.requests, initial=initial, state=mock.state.snapshot())
@@ -612,7 +615,7 @@ def history(tmp_path_factory) -> dict[str, Any]:
     path = directory / "nightly.sqlite"
     reports = []
     for night, app_class in enumerate((MockApp, MockApp, DropsTarget), start=1):
-        with serve_mock(app_class(accounts=ACCOUNTS)) as mock:
+        with serve_mock(app_class(accounts=ACCOUNTS, policies=SPEC_PAGING)) as mock:
             seed_state(mock)
             night_dir = directory / f"night-{night}"
             outcome = cli([*live_args(mock.url, writes=False), "--history", str(path),
@@ -669,9 +672,7 @@ def replays(tmp_path_factory) -> dict[str, Any]:
         with ExitStack() as stack:
             started = []
             for name, extra in plans.items():
-                # the spec's PageSize cap: runs without --seed must not draw PageSize 6..1000, which the
-                # suite's strategies still call invalid (the mock's default is Twilio's 1000, issue 16)
-                mock = stack.enter_context(serve_mock(MockApp(accounts=ACCOUNTS, policies=Policies(page_size_max=5))))
+                mock = stack.enter_context(serve_mock(MockApp(accounts=ACCOUNTS, policies=SPEC_PAGING)))
                 initial = seed_state(mock)
                 directory = tmp_path_factory.mktemp(name)
                 started.append((name, mock, initial, Spawned([*live_args(mock.url, *extra), *report_args(directory)],

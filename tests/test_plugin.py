@@ -22,7 +22,7 @@ from typing import Iterator
 import pytest
 
 from twilio_webhook_contracts.strategies import defects_for
-from twilio_webhook_contracts.mock import MockApp, serve_mock
+from twilio_webhook_contracts.mock import SUITE_EMBEDDED_POLICIES, MockApp, serve_mock
 from twilio_webhook_contracts.spec import default_spec
 
 pytest_plugins = ["pytester"]
@@ -57,13 +57,13 @@ def credentials(monkeypatch):
 
 @pytest.fixture
 def mock() -> Iterator:
-    with serve_mock(accounts={ACCOUNT: TOKEN}) as served:
+    with serve_mock(accounts={ACCOUNT: TOKEN}, policies=SUITE_EMBEDDED_POLICIES) as served:
         yield served
 
 
 @pytest.fixture
 def broken_mock() -> Iterator:
-    with serve_mock(DropsTarget(accounts={ACCOUNT: TOKEN})) as served:
+    with serve_mock(DropsTarget(accounts={ACCOUNT: TOKEN}, policies=SUITE_EMBEDDED_POLICIES)) as served:
         yield served
 
 

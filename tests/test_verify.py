@@ -43,7 +43,7 @@ from stateless_mock import (
     stateless_mock,
 )
 from twilio_webhook_contracts.cli import main
-from twilio_webhook_contracts.mock import MockApp, serve_mock
+from twilio_webhook_contracts.mock import SUITE_EMBEDDED_POLICIES, MockApp, serve_mock
 from twilio_webhook_contracts.spec import default_spec
 from twilio_webhook_contracts.target import Credentials, Response, Target
 
@@ -68,6 +68,7 @@ def credentials(monkeypatch):
 
 @contextmanager
 def served(app: MockApp) -> Iterator[str]:
+    app.configure(SUITE_EMBEDDED_POLICIES)  # the spec's PageSize cap (see its definition)
     with serve_mock(app) as mock:
         yield mock.url
 
@@ -230,6 +231,7 @@ def test_declared_stateless_marks_every_state_check_skipped():
 
 
 def _run(app: MockApp, **config: Any) -> Results:
+    app.configure(SUITE_EMBEDDED_POLICIES)
     with serve_mock(app) as mock:
         with Target(mock.url, credentials=Credentials(ACCOUNT_SID, TOKEN)) as target:
             return run_suite(target, SuiteConfig(database="none", **config))

@@ -14,7 +14,7 @@ import pytest
 import variants as v
 from twilio_webhook_contracts.contract_tests.checks import CHECKS
 from twilio_webhook_contracts.contract_tests.runner import Suite, SuiteConfig, run_suite
-from twilio_webhook_contracts.mock import MockApp, Policies, serve_mock
+from twilio_webhook_contracts.mock import SUITE_EMBEDDED_POLICIES, MockApp, serve_mock
 from twilio_webhook_contracts.target import Credentials, Target
 
 from live_helpers import TOKEN_ENV, cli, live_args, report_args
@@ -25,7 +25,7 @@ STATE_RUNS = 20
 
 def run_with_workers(app: MockApp, workers: int, *, seed: int = 1, max_examples: int = 10,
                      stateful_examples: int | None = None, timeout: float = 5.0):
-    app.configure(Policies(page_size_max=5))  # the spec's PageSize cap, which the strategies call the boundary
+    app.configure(SUITE_EMBEDDED_POLICIES)  # the spec's PageSize cap, which the strategies call the boundary
     with serve_mock(app) as mock:
         credentials = Credentials(mock.account_sid, mock.auth_token)
         with Target(mock.url, credentials=credentials, timeout=timeout) as target:

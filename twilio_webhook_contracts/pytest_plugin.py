@@ -219,11 +219,11 @@ def contract_target(pytestconfig: pytest.Config):
     if not conversations and not chat:
         import secrets
 
-        from twilio_webhook_contracts.mock import serve_mock
+        from twilio_webhook_contracts.mock import SUITE_EMBEDDED_POLICIES, serve_mock
 
         account, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
         _remember_secrets(pytestconfig, Credentials(account, token))
-        with serve_mock(accounts={account: token}) as mock:
+        with serve_mock(accounts={account: token}, policies=SUITE_EMBEDDED_POLICIES) as mock:
             with Target(mock.url, mock.url, credentials=Credentials(account, token), timeout=timeout) as target:
                 yield target
         return

@@ -488,7 +488,7 @@ class _target_context:
 
     def _embedded(self):
         try:
-            from ..mock import serve_mock
+            from ..mock import SUITE_EMBEDDED_POLICIES, serve_mock
         except ImportError as exc:  # pragma: no cover - the mock ships with the package
             raise UsageError(f"the embedded mock is not available: {exc}") from None
         import secrets as random_secrets
@@ -501,7 +501,7 @@ class _target_context:
         from ..mock.log import RequestLog
 
         # nobody reads this mock's log: a short tail, so that memory stays flat in long runs
-        self.mock = serve_mock(accounts={account: token}, request_log=RequestLog(maxlen=64))
+        self.mock = serve_mock(accounts={account: token}, policies=SUITE_EMBEDDED_POLICIES, request_log=RequestLog(maxlen=64))
         mock = self.mock.__enter__()
         return mock.url, mock.url, Credentials(account, token), f"embedded mock at {mock.url}"
 

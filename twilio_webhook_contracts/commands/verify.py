@@ -249,11 +249,11 @@ class _served:
             return self.spec.conversations_url, self.spec.chat_url, _credentials(self.args)
         import secrets as random_secrets
 
-        from ..mock import serve_mock
+        from ..mock import SUITE_EMBEDDED_POLICIES, serve_mock
 
         account = "AC" + random_secrets.token_hex(16)
         token = random_secrets.token_hex(16)
-        self.mock = serve_mock(accounts={account: token})
+        self.mock = serve_mock(accounts={account: token}, policies=SUITE_EMBEDDED_POLICIES)
         mock = self.mock.__enter__()
         return mock.url, mock.url, Credentials(account, token)
 

@@ -26,7 +26,7 @@ from .auth import (
 from .errors import MockError
 from .faults import Faults
 from .log import LoggedRequest, RequestLog
-from .policies import CATALOGUE, Policies, Policy, PolicyError, Resources
+from .policies import CATALOGUE, SUITE_EMBEDDED_POLICIES, Policies, Policy, PolicyError, Resources
 from .server import EmbeddedMock, MockServer, serve_mock
 from .state import INITIAL_ACCOUNT_CONFIG, INITIAL_SERVICE_CONFIG, MockState
 
@@ -36,6 +36,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Resources",
+    "SUITE_EMBEDDED_POLICIES",
     "Call",
     "Credentials",
     "DEFAULT_ACCOUNT_SID",
