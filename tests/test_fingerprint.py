@@ -161,7 +161,11 @@ def test_mock_fingerprint_refuses_a_file_that_is_not_one(tmp_path, capsys):
 def test_verify_flags_a_mock_whose_policy_differs_from_the_recording(tmp_path, capsys, monkeypatch):
     from twilio_webhook_contracts.cli import main
 
-    with serve_mock(policies=Policies.from_pairs(["page_size_max=5", "filter_order=sorted"])) as mock:
+    from twilio_webhook_contracts.mock import SUITE_EMBEDDED_POLICIES
+
+    # verify's embedded mock runs with SUITE_EMBEDDED_POLICIES: the recording differs from it at two points
+    recorded = SUITE_EMBEDDED_POLICIES.with_(initial_method="null", filter_order="sorted")
+    with serve_mock(policies=recorded) as mock:
         path = tmp_path / "fp.json"
         path.write_text(json.dumps(_take(mock)), encoding="utf-8")
         fast = ["--max-examples", "2", "--no-stateful", "--seed", "1", "-q"]
@@ -178,7 +182,7 @@ def test_verify_flags_a_mock_whose_policy_differs_from_the_recording(tmp_path, c
         assert main(["verify", "mock", "--fingerprint", str(path), "--fail-on-difference", *fast]) == 1
     rows = [line for line in out.splitlines() if "differs from the recording" in line]
     assert len(rows) == 2
-    assert any("page_size_max" in row and "recorded 5" in row for row in rows)
+    assert any("initial_method" in row and "recorded null" in row for row in rows)
     assert any("filter_order" in row and "recorded sorted" in row for row in rows)
     differences = json.loads(report.read_text())["recording"]["differences"]["mock"]
-    assert {row["point"] for row in differences} == {"page_size_max", "filter_order"}
+    assert {row["point"] for row in differences} == {"initial_method", "filter_order"}
