@@ -186,3 +186,13 @@ def test_verify_flags_a_mock_whose_policy_differs_from_the_recording(tmp_path, c
     assert any("filter_order" in row and "recorded sorted" in row for row in rows)
     differences = json.loads(report.read_text())["recording"]["differences"]["mock"]
     assert {row["point"] for row in differences} == {"initial_method", "filter_order"}
+
+
+def test_read_only_fingerprint_of_a_declared_mock_sends_no_post():
+    """With an absent parent at hand, the validation_order probe (a POST) still waits for --allow-writes."""
+    with serve_mock(policies=Policies.parse("parents=declared"), resources=[f"{SERVICE}/{CHANNEL}"]) as mock:
+        recording = _take(mock, service=SERVICE, channel=CHANNEL, writes=False)
+        methods = {entry.method for entry in mock.requests}
+    assert methods == {"GET"}
+    assert recording["points"]["validation_order"]["choice"] == fingerprint.UNKNOWN
+    assert recording["points"]["parents"]["choice"] == "declared"

@@ -132,7 +132,7 @@ def take(target: Target, spec: Spec | None = None, *, service_sid: str | None = 
     unknown_service = "IS" + _random.token_hex(16)
     unknown_channel = "CH" + _random.token_hex(16)
     snapshot = 0
-    service, channel = _read_only(probe, service_sid, channel_sid, unknown_service, unknown_channel)
+    service, channel = _read_only(probe, service_sid, channel_sid, unknown_service, unknown_channel, writes)
     if not writes:
         for name in ("empty_value", "filter_order", "channel_limit"):
             probe.decide(name, UNKNOWN, "a writing probe; not run without --allow-writes")
@@ -160,8 +160,9 @@ def take(target: Target, spec: Spec | None = None, *, service_sid: str | None = 
 
 
 def _read_only(probe: _Prober, service_sid: str | None, channel_sid: str | None,
-               unknown_service: str, unknown_channel: str) -> tuple[str | None, str | None]:
-    """The read-only probes; returns the (service, channel) the writing probes may use."""
+               unknown_service: str, unknown_channel: str, writes: bool) -> tuple[str | None, str | None]:
+    """The read-only probes (and, with *writes*, the one rejected POST to a parent the server called
+    absent); returns the (service, channel) the writing probes may use."""
     # 1. account configuration: legacy filters and the host in url fields (no parent needed)
     account = probe.send(["legacy_filters", "url_host"], "FetchConfigurationWebhook",
                          description="account configuration: filters as found, host of url")
@@ -267,6 +268,9 @@ def _read_only(probe: _Prober, service_sid: str | None, channel_sid: str | None,
     if absent is None:
         probe.decide("validation_order", UNKNOWN, "no parent is absent here, so no request can have both a bad "
                                                   "path and a bad body")
+    elif not writes:
+        probe.decide("validation_order", UNKNOWN, "its probe is a POST (invalid, to an absent parent); not sent "
+                                                  "without --allow-writes")
     else:
         both = probe.send(["validation_order"], "CreateChannelWebhook", absent, form=[("Type", "fp-not-a-type")],
                           description="an invalid Type, to a channel the server called absent")
