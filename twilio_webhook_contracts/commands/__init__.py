@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "spec",
     "verify",
     "replay",
+    "fingerprint",
+    "diff",
     "drift",
     "history",
     "restore",

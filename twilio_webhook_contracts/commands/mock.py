@@ -33,6 +33,9 @@ def register(subparsers) -> None:
     behaviour = parser.add_argument_group("policies (the mock's choice where a correct Twilio server may choose)")
     behaviour.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
                            help="choose at one open point; repeatable (see the README's policy list)")
+    behaviour.add_argument("--fingerprint", metavar="FILE.json",
+                           help="set the policies to the choices recorded by `webhook-contracts fingerprint` "
+                                "(--policy still overrides)")
     behaviour.add_argument("--resource", action="append", default=[], metavar="IS...[/CH...|/NAME]",
                            help="a service or channel that exists under --policy parents=declared; repeatable")
     faults = parser.add_argument_group("fault injection (off by default; a faulted request changes nothing)")
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     credentials = _credentials(args)
     try:
-        policies = Policies.from_pairs(args.policy)
+        policies = Policies.from_pairs([*_recorded(args), *args.policy])
         resources = Resources.parse(args.resource)
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
@@ -219,3 +222,16 @@ def _probability(text: str) -> float:
     if value > 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
     return value
+
+
+def _recorded(args: argparse.Namespace) -> list[str]:
+    """``NAME=VALUE`` for each choice the ``--fingerprint`` file recorded (none without the option)."""
+    if not getattr(args, "fingerprint", None):
+        return []
+    from ..cli import UsageError
+    from ..fingerprint import FingerprintError, load, policy_pairs
+
+    try:
+        return policy_pairs(load(args.fingerprint))
+    except FingerprintError as exc:
+        raise UsageError(str(exc)) from None

@@ -76,6 +76,9 @@ def register(subparsers) -> None:
                        help="seconds to wait for each answer (default 10)")
     add_suite_arguments(parser)
     add_live_arguments(parser)
+    from .fingerprint import add_recording_arguments
+
+    add_recording_arguments(parser)
     # one matrix compares targets on the same generated requests: no example database unless asked
     parser.set_defaults(handler=run, database=None)
 
@@ -183,6 +186,10 @@ def run(args: argparse.Namespace) -> int:
         if not quiet:
             print(line, flush=True)
 
+    from .fingerprint import load_recording, recording_rows, report_recording
+
+    recording = load_recording(args)
+    recorded: dict[str, Any] = {}
     runs: list[TargetRun] = []
     restore_problems: list[str] = []
     interrupted: str | None = None
@@ -229,12 +236,14 @@ def run(args: argparse.Namespace) -> int:
                 continue
             results.target["label"] = spec.label
             runs.append(TargetRun(spec.label, conversations_url, chat_url, results))
+            recorded[spec.label] = recording_rows(recording, conversations_url, chat_url, target_credentials,
+                                                  secrets, args.request_timeout)
     matrix = Matrix(runs, seed=seed)
     _write_reports(args, matrix, secrets)
     from ..report import redact
 
     print(redact(matrix.text(failures=not quiet), secrets), end="", flush=True)
-    status = matrix.exit_status()
+    status = report_recording(args, recorded, matrix.exit_status(), secrets)
     if interrupted:
         status = 143 if interrupted == "SIGTERM" else 130
     if restore_problems:
