@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import hmac
 import json
 import re
@@ -232,8 +233,11 @@ class IndependentApp:
             for sid, unique_name in channels.items():
                 if unique_name is not None and unique_name == channel:
                     return sid
-            if self.parents == "implicit" and channel:
-                return channel
+            if self.parents == "implicit":
+                if SID["CH"].match(channel):
+                    return channel
+                if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", channel):  # a unique name: a stable CH sid for it
+                    return "CH" + hashlib.sha256(f"{service}/{channel}".encode()).hexdigest()[:32]
         raise ApiError(404, 20404, f"The requested resource /Services/{service}/Channels/{channel} was not found")
 
     def parent_first(self, check_parent, check_body):
@@ -306,8 +310,13 @@ class IndependentApp:
                 "date_created": record["date_created"], "date_updated": record["date_updated"],
                 "url": self.host_for(CHAT_HOST, host) + "/v2/Services/%s/Channels/%s/Webhooks/%s" % key}
 
-    def channel_configuration(self, form: Form, kind: str, current: dict[str, Any] | None) -> dict[str, Any]:
-        """Validate ``Configuration.*`` for a webhook of ``kind``; return the new configuration."""
+    def channel_configuration(self, form: Form, kind: str, current: dict[str, Any] | None,
+                              kind_unknown: bool = False) -> dict[str, Any]:
+        """Validate ``Configuration.*`` for a webhook of ``kind``; return the new configuration.
+
+        ``kind_unknown``: body-first validation of an update whose webhook does not exist, where only the
+        given values can be judged (the 404 follows).
+        """
         names = ["Configuration.Url", "Configuration.Method", "Configuration.Filters", "Configuration.Triggers",
                  "Configuration.FlowSid", "Configuration.RetryCount"]
         self.check_empty(form, names)
@@ -345,7 +354,7 @@ class IndependentApp:
                            ("retry_count", retry)):
             if value is not ...:
                 cfg[key] = value
-        if self.require_config:
+        if self.require_config and not (current is None and kind_unknown):
             if kind in ("webhook", "trigger") and not cfg["url"]:
                 raise self.invalid("Configuration.Url", f"required for a {kind} webhook")
             if kind == "studio" and not cfg["flow_sid"]:
@@ -385,7 +394,7 @@ class IndependentApp:
     def list_page(self, service: str, channel: str, form: Form, host: str) -> dict[str, Any]:
         """Twilio paging: PageSize (default 50, max 1000), Page (client state), PageToken (ours: PT<offset>)."""
         size = self.int_query(form, "PageSize", self.default_page_size, 1, self.page_size_max)
-        page = self.int_query(form, "Page", 0, 0, 10 ** 9)
+        page = self.int_query(form, "Page", 0, 0, 2 ** 63 - 1)  # no documented maximum
         token = form.one("PageToken")
         if token is not None:
             if not re.fullmatch(r"PT[0-9]{1,9}", token):
@@ -414,7 +423,7 @@ class IndependentApp:
         raw = form.one(name)
         if raw is None:
             return default
-        if not re.fullmatch(r"[0-9]{1,10}", raw) or not low <= int(raw) <= high:
+        if not re.fullmatch(r"[0-9]{1,19}", raw) or not low <= int(raw) <= high:
             raise self.invalid(name, f"must be an integer from {low} to {high}")
         return int(raw)
 
@@ -444,7 +453,7 @@ class IndependentApp:
         else:  # body-first needs the type; validate against the stored one when it exists
             record = self.channel_webhooks(*self.safe_key(service, channel_ref)).get(sid)
             cfg = self.channel_configuration(form, record["type"] if record else "webhook",
-                                             record["configuration"] if record else None)
+                                             record["configuration"] if record else None, record is None)
             record = parent()
         self.update_webhook(record, cfg)
         return 200, self.render_webhook(record, host)
@@ -467,6 +476,9 @@ class _Handler(BaseHTTPRequestHandler):
     """Wire format: JSON answers, optional charset/gzip/chunked/extras/close, 429s and latency."""
 
     protocol_version = "HTTP/1.1"
+    #: Headers and body leave in one write (flushed after each request): no Nagle/delayed-ACK stalls.
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
     server: "IndependentServer"
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
