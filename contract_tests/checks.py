@@ -23,6 +23,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
@@ -268,9 +269,17 @@ def _twilio_error_problems(response: Response) -> list[str]:
         value = response.headers.get("Retry-After")
         if value is None:
             problems.append(f"{op}: 429 without a Retry-After header")
-        elif not value.strip().isdigit():
-            problems.append(f"{op}: 429 Retry-After is {value!r}, not a number of seconds")
+        elif not value.strip().isdigit() and not _http_date(value):
+            # RFC 9110 §10.2.3: delay-seconds or an HTTP-date; Twilio does not say which it sends
+            problems.append(f"{op}: 429 Retry-After is {value[:60]!r}, neither a number of seconds nor an HTTP-date")
     return problems
+
+
+def _http_date(value: str) -> bool:
+    try:
+        return parsedate_to_datetime(value.strip()) is not None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False
 
 
 # ---------------------------------------------------------------------------
@@ -450,6 +459,8 @@ def invalid_request_rejected(response: Response, context: Context) -> list[str] 
     request = response.request
     if request.defect is None or response.auth != "valid" or response.status == 429:
         return None
+    if request.open_point is not None:
+        return None  # a defect where the server may not look (type_fields): it may ignore it
     if is_rejection(response):
         return []
     if response.status >= 500:

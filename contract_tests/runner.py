@@ -434,6 +434,8 @@ class Suite:
         service = pins.get("ServiceSid") or derived_sid("IS", self.seed, "examples-service")
         channel = pins.get("ChannelSid") or derived_sid("CH", self.seed, "examples-channel")
 
+        created_type: list[str | None] = [None]
+
         def create() -> str | None:
             request = _draw_one(request_strategies.valid_requests(
                 "CreateChannelWebhook", spec=self.spec, pinned=dict(self.config.form_pins.get("CreateChannelWebhook", {})),
@@ -441,13 +443,19 @@ class Suite:
             session.new_example()
             response, failed = session.exchange(request)
             data = response.json()
+            created_type[0] = request.fields().get("Type", [None])[0]
             if response.status == 201 and isinstance(data, dict) and isinstance(data.get("sid"), str):
                 if _WEBHOOK_SID.match(data["sid"]):  # a mock may answer any string; it cannot be a pin
                     return data["sid"]
                 session.results.note(f"{operation_id}: could not create a webhook to test on (create answered "
                                      f"sid {data['sid'][:40]!r}, not a WH sid)")
                 return None
-            session.results.note(f"{operation_id}: could not create a webhook to test on (create answered {response.status})")
+            if response.status == 404:
+                session.results.note(f"{operation_id}: valid requests not tried: the target says channel {channel!r} "
+                                     f"of service {service} does not exist (its choice; pass --service-sid and "
+                                     f"--channel-sid of a channel it has)")
+            else:
+                session.results.note(f"{operation_id}: could not create a webhook to test on (create answered {response.status})")
             return None
 
         if operation_id == "DeleteChannelWebhook":
@@ -464,7 +472,10 @@ class Suite:
         sid = create()
         if sid is None:
             return
-        strategy = request_strategies.valid_requests(operation_id, spec=self.spec, ServiceSid=service, ChannelSid=channel, Sid=sid)
+        unused = request_strategies.fields_unused_by(created_type[0], self.spec) if created_type[0] else ()
+        strategy = request_strategies.valid_requests(
+            operation_id, spec=self.spec, ServiceSid=service, ChannelSid=channel, Sid=sid,
+            pinned={name: None for name in unused if name in self.spec.operation(operation_id).form_fields})
         self._hypothesis(session, f"{operation_id}/valid", strategy, self._send_valid, self.config.max_examples)
 
     # -- machinery ---------------------------------------------------------

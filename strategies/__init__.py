@@ -35,9 +35,9 @@ from twilio_webhook_contracts.spec import Spec
 
 from . import _requests
 from ._defects import DEFECTS as _DEFECT_MEANINGS
-from ._requests import InvalidStrategyArgument
+from ._requests import InvalidStrategyArgument, fields_unused_by
 
-__all__ = ["DEFECTS", "InvalidStrategyArgument", "defects_for", "invalid_requests", "valid_requests"]
+__all__ = ["DEFECTS", "InvalidStrategyArgument", "defects_for", "fields_unused_by", "invalid_requests", "valid_requests"]
 
 #: Every defect kind an invalid request can carry, in a stable order:
 #: ``bad_enum``, ``bad_pattern``, ``bad_url``, ``wrong_type``, ``out_of_range``,

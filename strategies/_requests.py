@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 _INCLUDES = "x-valid-requests-include"
+_ONLY = "x-valid-requests-only"
 
 
 class InvalidStrategyArgument(InvalidArgument, ValueError):
@@ -83,6 +84,9 @@ class Model:
         #: probes on its own and judges by the server's own decision.
         self.clears = False
         self.discriminator, self.includes = self._read_includes()
+        #: per value of the discriminator, the fields *another* value uses and this one does not:
+        #: a valid request leaves them out (a field no value names is everyone's)
+        self.only: Mapping[str, frozenset[str]] = _only(operation)
         self._strategies: dict[tuple[str, bool | None], SearchStrategy[Any]] = {}
         self._defects: list[FieldDefect] | None = None
 
@@ -451,14 +455,24 @@ def _assemble(
             else:
                 assert plan.type_choice is not None
                 kind = draw(plan.type_choice)
+                defective = set(replace) - {disc}
+                if defective & model.only.get(kind, frozenset()):
+                    # a defect in a field its Type does not use could be ignored, not rejected
+                    # (type_fields is open): give the request a Type that uses the field
+                    fitting = [k for k in _types(model, pins) if not defective & model.only.get(k, frozenset())]
+                    kind = fitting[0] if fitting else kind
             chosen[disc] = kind
             includes = model.includes.get(kind, ()) if isinstance(kind, str) else ()
         fields = []
+        others = model.only.get(kind, frozenset()) if disc is not None and isinstance(chosen.get(disc), str) else frozenset()
         for slot in model.body:
             if slot.name in chosen:
                 v = chosen[slot.name]
             elif slot.name in includes and slot.name not in replace and slot.name not in pins:
                 v = draw(model.present(slot))
+            elif (slot.name in others and slot.name not in replace
+                  and slot.name not in force and not slot.required and slot.name != disc):
+                v = pins.get(slot.name)  # another Type's field: whether it is ignored is open (type_fields)
             else:
                 v = value(slot, sent=slot.required or slot.name in force)
             fields.append((slot.name, v))
@@ -490,3 +504,16 @@ def invalid_requests(draw: Any, plan: Plan) -> Request:
     if site.constraint == "required" and site.name in plan.fill:
         force = (draw(plan.fill[site.name]),)
     return _assemble(draw, plan, replace={site.name: bad.value}, force=force, defect=site, description=bad.description)
+
+
+def _only(operation: Operation) -> dict[str, frozenset[str]]:
+    """``x-valid-requests-only`` turned round: per value, the fields only other values use."""
+    mapping = {str(k): frozenset(v) for k, v in ((operation.form_schema or {}).get(_ONLY) or {}).items()}
+    claimed = frozenset().union(*mapping.values()) if mapping else frozenset()
+    return {kind: claimed - names for kind, names in mapping.items()}
+
+
+def fields_unused_by(kind: str, spec: Spec | None = None, operation_id: str = "CreateChannelWebhook") -> tuple[str, ...]:
+    """The form fields that a webhook of *kind* does not use and another kind does (``x-valid-requests-only``)."""
+    unused = _only((spec or default_spec()).operation(operation_id)).get(kind, frozenset())
+    return tuple(sorted(unused))

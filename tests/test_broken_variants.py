@@ -144,6 +144,14 @@ CASES: dict[str, Case] = {
         v.FiltersDuplicatedOnReplace, "update_idempotent", seeds=(1, 2), stateful_examples=STATE_RUNS),
     "paging skips a webhook": Case(
         v.PagingSkipsOne, "list_reflects_webhooks", stateful_examples=STATE_RUNS),
+    # -- inconsistent with their own choice on an open point -----------------
+    "a channel it denies on list, it accepts on create": Case(
+        v.ListDeniesNamedChannels, "parents_consistent", seeds=(1, 2), stateful_examples=STATE_RUNS,
+        also={"valid_request_accepted": "a list of a named channel that took a webhook is answered 404"}),
+    "an empty value answered null, the old value kept": Case(
+        v.EmptyValueAnsweredNullKeptOld, "write_read_back", seeds=(1, 2), stateful_examples=STATE_RUNS),
+    "an empty value accepted, then rejected": Case(
+        v.EmptyValueSometimesRejected, "open_choice_consistent", seeds=(1, 2), stateful_examples=STATE_RUNS),
     # -- liveness ------------------------------------------------------------
     "webhook update never answers": Case(
         lambda: v.NeverAnswers("UpdateChannelWebhook"), "responds_within_timeout", timeout=0.5),

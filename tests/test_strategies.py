@@ -482,3 +482,33 @@ def test_too_many_items_shrinks_to_one_more_than_allowed():
     shrunk = _simplest(invalid_requests("CreateChannelWebhook", defects=["too_many_items"]))
     assert len(shrunk.fields()["Configuration.Triggers"]) == limit + 1
     assert set(shrunk.fields()) == {"Type", "Configuration.Url", "Configuration.Triggers"}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(valid_requests("CreateChannelWebhook"))
+def test_a_valid_create_sends_only_the_fields_its_type_uses(request):
+    """type_fields is open: a server may reject a field another Type uses (x-valid-requests-only)."""
+    from twilio_webhook_contracts.strategies import fields_unused_by
+
+    fields = request.fields()
+    kind = fields["Type"][0]
+    assert not set(fields) & set(fields_unused_by(kind)), (kind, sorted(fields))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(invalid_requests("CreateChannelWebhook"))
+def test_an_invalid_create_puts_its_defect_in_a_field_its_type_uses(request):
+    from twilio_webhook_contracts.strategies import fields_unused_by
+
+    kind = (request.fields().get("Type") or [None])[0]
+    if kind in ("webhook", "trigger", "studio"):
+        assert request.defect_field not in fields_unused_by(kind), (kind, request.defect_field)
+
+
+def test_fields_unused_by_each_type_come_from_the_fragment():
+    from twilio_webhook_contracts.strategies import fields_unused_by
+
+    assert "Configuration.Triggers" in fields_unused_by("webhook")
+    assert "Configuration.Filters" in fields_unused_by("trigger")
+    assert {"Configuration.Url", "Configuration.Triggers"} <= set(fields_unused_by("studio"))
+    assert fields_unused_by("no-such-type") == ()

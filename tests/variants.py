@@ -435,3 +435,67 @@ class NeverAnswers(MockApp):
             self._wake.wait(60.0)  # woken by close() when the server stops
             raise MockError(503, 20503, "Service Unavailable")
         return super().dispatch(call)
+
+
+# ---------------------------------------------------------------------------
+# inconsistent with their own choice on an open point: each makes a choice a
+# correct server may make, then goes back on it
+
+
+class ListDeniesNamedChannels(MockApp):
+    """Lists of a channel addressed by unique name answer 404 (no such channel: the
+    server's call to make), yet a create on the same name is accepted."""
+
+    def list_channel_webhook(self, call: Call) -> Reply:
+        if not self._is_channel_sid(call.params["ChannelSid"]):
+            raise MockError(404, 20404, f"The requested resource {call.request.path} was not found")
+        return super().list_channel_webhook(call)
+
+
+class EmptyValueAnsweredNullKeptOld(MockApp):
+    """An empty URL is accepted and answered as null, but the stored value is kept:
+    the server's own answer does not read back."""
+
+    def update_configuration_webhook(self, call: Call) -> Reply:
+        emptied = [name for name, value in call.form.items() if value == ""]
+        before = self.state.account_config(call.account_sid)
+        kept = {key: before.get(key) for key in (_snake(name) for name in emptied)}
+        reply = super().update_configuration_webhook(call)
+        if kept:
+            self.state.update_account_config(call.account_sid, kept)
+        return reply
+
+
+class EmptyValueSometimesRejected(MockApp):
+    """Every other update with an empty value is rejected: whether the server
+    accepts an empty value is its choice, but it flips between the two."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._empties = 0
+        self._lock = threading.Lock()
+
+    def update_configuration_webhook(self, call: Call) -> Reply:
+        return self._maybe_reject(call) or super().update_configuration_webhook(call)
+
+    def update_service_webhook_configuration(self, call: Call) -> Reply:
+        return self._maybe_reject(call) or super().update_service_webhook_configuration(call)
+
+    def update_channel_webhook(self, call: Call) -> Reply:
+        return self._maybe_reject(call) or super().update_channel_webhook(call)
+
+    def _maybe_reject(self, call: Call) -> Reply | None:
+        if "" not in call.form.values():
+            return None
+        with self._lock:
+            self._empties += 1
+            odd = self._empties % 2 == 0
+        if odd:
+            raise invalid_parameter(next(n for n, v in call.form.items() if v == ""), "must not be empty")
+        return None
+
+
+def _snake(name: str) -> str:
+    import re
+
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.rpartition(".")[2]).lower()
