@@ -106,7 +106,7 @@ class IndependentApp:
                  default_page_size: int = 50, page_size_max: int = 1000, url_host: str = "twilio",
                  initial_method: str | None = None, initial_filters: list[str] | None = None,
                  channel_limit: int = 409, triggers_as_filters: bool = True, require_config: bool = True,
-                 error_messages: str = "own") -> None:
+                 error_messages: str = "own", sid_salt: str = "independent") -> None:
         self.account_sid, self.auth_token = account_sid, auth_token
         self.api_keys = dict(api_keys or {})  # SK sid -> secret, all belonging to account_sid
         #: service sid -> {channel sid: unique name or None}
@@ -117,6 +117,8 @@ class IndependentApp:
         self.channel_limit, self.triggers_as_filters = channel_limit, triggers_as_filters
         self.require_config, self.error_messages = require_config, error_messages
         self.lock = threading.RLock()
+        self.sid_salt, self.sid_count = sid_salt, 0
+        self.max_webhooks = MAX_WEBHOOKS_PER_CHANNEL  # documented; broken copies may change it
         self.account_config: dict[str, Any] = {"method": "POST", "filters": initial_filters, "pre_webhook_url": None,
                                                "post_webhook_url": None, "target": "webhook"}
         self.service_configs: dict[str, dict[str, Any]] = {}
@@ -382,14 +384,19 @@ class IndependentApp:
 
     def create_webhook(self, service: str, channel: str, kind: str, cfg: dict[str, Any], host: str):
         hooks = self.channel_webhooks(service, channel)
-        if len(hooks) >= MAX_WEBHOOKS_PER_CHANNEL:
+        if len(hooks) >= self.max_webhooks:
             raise ApiError(self.channel_limit, 50500 if self.channel_limit == 409 else 20001,
-                           f"A channel can have at most {MAX_WEBHOOKS_PER_CHANNEL} webhooks")
+                           f"A channel can have at most {self.max_webhooks} webhooks")
         stamp = now()
-        record = {"sid": "WH" + secrets.token_hex(16), "service_sid": service, "channel_sid": channel,
+        record = {"sid": self.new_sid("WH"), "service_sid": service, "channel_sid": channel,
                   "type": kind, "configuration": cfg, "date_created": stamp, "date_updated": stamp}
         hooks[record["sid"]] = record
         return 201, self.render_webhook(record, host)
+
+    def new_sid(self, prefix: str) -> str:
+        """Unpredictable-looking but reproducible sids (a run with one --seed replays exactly)."""
+        self.sid_count += 1
+        return prefix + hashlib.sha256(f"{self.sid_salt}/{self.sid_count}".encode()).hexdigest()[:32]
 
     def list_page(self, service: str, channel: str, form: Form, host: str) -> dict[str, Any]:
         """Twilio paging: PageSize (default 50, max 1000), Page (client state), PageToken (ours: PT<offset>)."""
