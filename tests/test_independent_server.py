@@ -248,7 +248,9 @@ BROKEN = [
      "false alarm (status_code_documented, valid_request_accepted), and passes with the limit lifted"),
     (UpdateForgetsFilters, {}, PINS, 1, 10, {"write_read_back", "absent_fields_unchanged"}, None),
     (WrongAccountSid, {}, PINS, 1, 10, {"account_sid_matches"}, None),
-    (ListOmitsLastItem, {}, PINS, 1, 10, {"list_reflects_webhooks"}, None),
+    # The omitted webhook is never cleaned up, the channel fills, and the first failure is the 409 false alarm;
+    # list_reflects_webhooks names the defect only while Hypothesis shrinks (so this copy runs with shrinking).
+    (ListOmitsLastItem, {}, [*PINS, "--shrink"], 1, 10, {"list_reflects_webhooks"}, None),
     (AcceptsAnyMethod, {}, PINS, 2, 10, {"invalid_request_rejected", "response_schema_conforms"}, None),
     (AcceptsRetryCountAbove3, {}, PINS, 2, 50, {"invalid_request_rejected"}, None),
     (AnyChannelReachesWebhook, {"parents": "implicit"}, [], 1, 10, None, GAP +
@@ -263,6 +265,8 @@ BROKEN = [
     pytest.param(*b[:6], id=b[0].__name__, marks=[pytest.mark.xfail(strict=False, reason=b[6])] if b[6] else [])
     for b in BROKEN])
 def test_each_broken_copy_is_caught(broken, options, args, seed, examples, checks):
+    shrink = "--shrink" in args  # else no shrinking: a verdict, not a minimal example (and 30x faster)
+    args = [a for a in args if a != "--shrink"] + ([] if shrink else ["--no-shrink"])
     code, violations, out = run_suite(make_app(broken, **options), *args, seed=seed, examples=examples)
     caught = {v["check"] for v in violations}
     assert code == 1 and caught, out[-3000:]
