@@ -572,3 +572,7 @@ def differences(expected: Mapping[str, Any], actual: Mapping[str, Any], keys: It
         if not same_values(expected.get(key), actual.get(key), keep_counts=keep_counts):
             out.append(f"{key}: expected {expected.get(key)!r}, found {actual.get(key, '<absent>')!r}")
     return out
+
+
+# Checks kept in their own modules register themselves here, so CHECKS is whole once this module is.
+from . import paging_checks as _paging_checks  # noqa: E402,F401

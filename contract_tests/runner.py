@@ -31,6 +31,7 @@ from hypothesis.stateful import get_state_machine_test
 
 from twilio_webhook_contracts import strategies as request_strategies
 from twilio_webhook_contracts.live import Terminated
+from twilio_webhook_contracts.request import Request
 from twilio_webhook_contracts.target import BudgetExhausted, Target, TargetUnreachable
 
 from .checks import CHECKS, Check, Context
@@ -238,6 +239,7 @@ class Suite:
             self._hypothesis(session, f"{operation_id}/invalid",
                              request_strategies.invalid_requests(operation_id, spec=self.spec, pinned=form, **pins),
                              self._send_invalid, examples)
+            self._sibling_values(session, operation_id, pins, form)
         elif kind == "auth":
             if not session.enabled("authentication_required"):
                 return
@@ -246,6 +248,26 @@ class Suite:
             self._hypothesis(session, f"{operation_id}/auth",
                              request_strategies.valid_requests(operation_id, spec=self.spec, pinned=form, **pins),
                              self._send_unauthenticated, max(2, min(5, examples // 10)))
+
+    def _sibling_values(self, session: Session, operation_id: str, pins: dict[str, Any], form: dict[str, Any]) -> None:
+        """Every value a sibling endpoint accepts in a same-named field, once per run, whatever the seed:
+        a server that checks against the wrong endpoint's list is found every time, not by luck."""
+        siblings = {name: values for name, values in request_strategies.sibling_values(operation_id, spec=self.spec).items()
+                    if name not in form}
+        if not siblings:
+            return
+        base = _draw_one(request_strategies.valid_requests(operation_id, spec=self.spec, pinned=form, **pins), self.seed)
+        for name, values in siblings.items():
+            for value in values:
+                request = Request.build(operation_id, base.method, base.path, path_params=base.path_params,
+                                        query=base.query, form=[*(p for p in base.form if p[0] != name), (name, value)],
+                                        defect="bad_enum", defect_field=name,
+                                        description=f"{name} is {value!r}, which a sibling endpoint accepts")
+                session.new_example()
+                try:
+                    self._send_invalid(session, request)
+                except (CheckFailed, OperationDead):
+                    continue  # recorded; the next value is tried all the same
 
     def report_operation(self, session: Session, operation_id: str) -> None:
         """One progress line per operation: requests sent and failed checks since its first phase."""

@@ -22,6 +22,7 @@ and no channel is ever asked for more than Twilio's five webhooks.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -43,7 +44,6 @@ from .session import Session
 
 __all__ = ["CHANNEL_CAPACITY", "Pools", "build_machine", "fixed_request", "response_key"]
 
-_MAX_PAGES = 50
 #: Twilio's spec: "The default is 5, and the maximum is 5" -- a larger page size is open
 _DOCUMENTED_PAGE_MAX = 5
 _OPEN_PAGE_SIZE = 20
@@ -188,13 +188,23 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
             self._judge(op, verdicts)
 
         def _list(self, service: str, channel: str, page_size: int | None = None) -> set[str] | None:
+            """Every webhook the channel lists, following ``next_page_url`` to the end.
+
+            The walk itself is judged (``paging_links_honest``): every page after
+            the first links back, no webhook is listed twice, and the walk ends --
+            one that is still going after more pages than the channel could fill
+            is a violation, not a silent stop.
+            """
             request = _fixed("ListChannelWebhook", {"ServiceSid": service, "ChannelSid": channel})
             if page_size is not None:
                 request = Request.build(request.operation_id, request.method, request.path,
                                         path_params=request.path_params, query=[("PageSize", str(page_size))],
                                         open_point="page_size_max" if page_size > _DOCUMENTED_PAGE_MAX else None)
             sids: set[str] = set()
-            for _ in range(_MAX_PAGES):
+            problems: list[str] = []
+            known = len(self.listed.get((service, channel), ()))
+            most_pages = max(known, CHANNEL_CAPACITY) + 2  # a page per webhook, an empty one, and one spare
+            for number in range(most_pages):
                 response, failed = self._send(request)
                 if request.open_point and self._open_choice(request, response) != "accepted":
                     session.raise_first(failed, response)
@@ -203,13 +213,23 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
                     session.raise_first(failed, response)
                     return None
                 body = self._body(response)
+                meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+                if number and not meta.get("previous_page_url"):
+                    problems.append(f"page {number + 1} of {channel}, reached by next_page_url, has no previous_page_url")
                 for item in body.get("webhooks") or []:
                     if isinstance(item, dict) and isinstance(item.get("sid"), str):
+                        if item["sid"] in sids:
+                            problems.append(f"{item['sid']} is listed twice while paging through {channel}")
                         sids.add(item["sid"])
-                next_url = (body.get("meta") or {}).get("next_page_url") if isinstance(body.get("meta"), dict) else None
+                next_url = meta.get("next_page_url")
                 if not next_url or not _is_page_of(next_url, request):
-                    return sids  # a next_page_url that is no page of this list ends the walk (the schema check reports it)
+                    # a next_page_url that is no page of this list ends the walk (the schema check reports it)
+                    self._judge("ListChannelWebhook", [("paging_links_honest", problems)], response)
+                    return sids
                 request = _page(request, next_url)
+            problems.append(f"following next_page_url through {channel} did not end after {most_pages} pages "
+                            f"(it holds at most {CHANNEL_CAPACITY} webhooks)")
+            self._judge("ListChannelWebhook", [("paging_links_honest", problems)], response)
             return sids
 
         # -- setup ---------------------------------------------------------
@@ -277,7 +297,10 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
                 (self.rejected_configuration_update, lambda: self.account is not None or self.services),
                 (self.create_webhook, lambda: self._with_room()),
                 (self.update_webhook, lambda: self.webhooks),
+                (self._never_created, lambda: self.listed),
+                (self._through_another_parent, lambda: self.webhooks),
                 (self.delete_webhook, lambda: self.webhooks),
+                (self._every_operation_on_deleted, lambda: self.deleted),
                 (self.list_webhooks, lambda: self.listed),
                 (self.open_empty_value, lambda: self.account is not None or self.services or self.webhooks),
             )
@@ -288,6 +311,57 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
                     step(data)
                 except OperationDead:
                     continue  # reported once; the rest of the prologue still runs
+
+        def _through_another_parent(self, data) -> None:
+            """A webhook belongs to its channel: through another channel's path, or another
+            service's, fetch, update and delete are 404, and the webhook is left as it was."""
+            sid = data.draw(st.sampled_from(sorted(self.webhooks)), label="webhook")
+            webhook = self.webhooks[sid]
+            others = [key for key in sorted(self.listed) if key != (webhook.service, webhook.channel)]
+            channel = others[0] if others and others[0][0] == webhook.service else (
+                webhook.service, "CH" + hashlib.sha256(f"other:{webhook.service}/{webhook.channel}".encode()).hexdigest()[:32])
+            service = ("IS" + hashlib.sha256(f"other:{webhook.service}".encode()).hexdigest()[:32], webhook.channel)
+            problems = []
+            for service_sid, channel_sid in (channel, service):
+                params = {"ServiceSid": service_sid, "ChannelSid": channel_sid, "Sid": sid}
+                for op in ("FetchChannelWebhook", *(("UpdateChannelWebhook", "DeleteChannelWebhook") if writes else ())):
+                    response, _ = session.exchange(_fixed(op, params), expected_status=404)
+                    if response.status not in (404, 429):
+                        problems.append(f"{op} of {sid} through /Services/{service_sid}/Channels/{channel_sid} "
+                                        f"answered {response.status}, expected 404")
+            self._judge("FetchChannelWebhook", [("webhook_scoped_to_channel", problems)])
+            fetched, failed = self._send(_fixed("FetchChannelWebhook", _webhook_params(webhook, sid)))
+            if fetched.status != 200:
+                self._judge("FetchChannelWebhook", [("webhook_scoped_to_channel", [
+                    f"{sid} answered {fetched.status} through its own channel after requests through others"])], fetched)
+                return
+            configuration = _configuration(self._body(fetched))
+            self._judge("FetchChannelWebhook", [("webhook_scoped_to_channel", [
+                f"after requests through other parents, configuration.{d}"
+                for d in differences(webhook.configuration, configuration, list(webhook.configuration))])], fetched)
+
+        def _never_created(self, data) -> None:
+            """A sid the run never created: fetch, update and delete are 404, and the update created nothing."""
+            key = data.draw(st.sampled_from(sorted(self.listed)), label="channel")
+            sid = "WH" + hashlib.sha256(f"never:{key}".encode()).hexdigest()[:32]
+            params = {"ServiceSid": key[0], "ChannelSid": key[1], "Sid": sid}
+            problems = []
+            ops = ("FetchChannelWebhook", *(("UpdateChannelWebhook", "DeleteChannelWebhook") if writes else ()))
+            for op in ops:
+                response, _ = session.exchange(_fixed(op, params), expected_status=404)
+                if response.status not in (404, 429):
+                    problems.append(f"{op} of never-created {sid} answered {response.status}, expected 404")
+            listed = self._list(*key)
+            if listed is not None:
+                if sid in listed:
+                    problems.append(f"list of {key[1]} has never-created {sid} after an update of it")
+                self.listed[key] = listed - {sid}
+            self._judge("UpdateChannelWebhook", [("unknown_webhook_absent", problems)])
+
+        def _every_operation_on_deleted(self, data) -> None:
+            sid = data.draw(st.sampled_from(sorted(self.deleted)), label="deleted webhook")
+            for op in ("FetchChannelWebhook", *(("UpdateChannelWebhook", "DeleteChannelWebhook") if writes else ())):
+                self._check_gone(sid, self.deleted[sid], op)
 
         def _first_account_update(self, data) -> None:
             if self.account is not None:

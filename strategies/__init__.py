@@ -37,7 +37,8 @@ from . import _requests
 from ._defects import DEFECTS as _DEFECT_MEANINGS
 from ._requests import InvalidStrategyArgument, fields_unused_by
 
-__all__ = ["DEFECTS", "InvalidStrategyArgument", "defects_for", "fields_unused_by", "invalid_requests", "valid_requests"]
+__all__ = ["DEFECTS", "InvalidStrategyArgument", "defects_for", "fields_unused_by", "invalid_requests", "sibling_values",
+           "valid_requests"]
 
 #: Every defect kind an invalid request can carry, in a stable order:
 #: ``bad_enum``, ``bad_pattern``, ``bad_url``, ``wrong_type``, ``out_of_range``,
@@ -110,3 +111,21 @@ def defects_for(operation_id: str, *, spec: Spec | None = None) -> tuple[str, ..
     sites, _ = _requests.available_sites(plan.model, {})
     found = {site.kind for site in sites}
     return tuple(kind for kind in DEFECTS if kind in found)
+
+
+def sibling_values(operation_id: str, *, spec: Spec | None = None) -> dict[str, tuple[str, ...]]:
+    """Per form field, the values a sibling endpoint accepts in a field of the same name and this
+    operation does not (the account-only filters, for a service): each must be rejected here.
+
+    The invalid strategies draw them too; this list lets a run try every one of them, whatever
+    the seed.
+    """
+    plan = _requests.make_plan(operation_id, spec, None, {})
+    model = plan.model
+    out: dict[str, tuple[str, ...]] = {}
+    for slot in model.body:
+        schema = model._with_siblings(slot)
+        target = schema.get("items", {}) if slot.is_array else schema
+        if target.get("x-sibling-values"):
+            out[slot.name] = tuple(target["x-sibling-values"])
+    return out

@@ -151,7 +151,13 @@ def _bad_enum(schema: Mapping[str, Any]) -> SearchStrategy[tuple[str, str]]:
             .map(lambda w: prefix + style(w))
             .filter(lambda w: far_from(w, values))
         )
-    return candidates.map(lambda v: (v, f"is {_show(v)}, not {_one_of_text(values)}"))
+    described = candidates.map(lambda v: (v, f"is {_show(v)}, not {_one_of_text(values)}"))
+    siblings = [v for v in schema.get("x-sibling-values") or () if v not in values]
+    if not siblings:
+        return described
+    # one draw in two: a value another endpoint accepts in a field of the same name
+    return st.one_of(described, st.sampled_from(siblings).map(
+        lambda v: (v, f"is {_show(v)}, which a sibling endpoint accepts but this one does not")))
 
 
 def _in_range(schema: Mapping[str, Any], value: float) -> bool:

@@ -148,9 +148,37 @@ class Model:
             self._defects = [
                 defect
                 for slot in [*self.path, *self.query, *self.body]
-                for defect in field_defects(slot.location, slot.name, slot.schema, slot.required)
+                for defect in field_defects(slot.location, slot.name, self._with_siblings(slot), slot.required)
             ]
         return self._defects
+
+    def _with_siblings(self, slot: Slot) -> Mapping[str, Any]:
+        """The slot's schema, its enum joined by what a sibling endpoint accepts in a field of the
+        same name and this one does not (``x-sibling-values``): the account-only filters sent to a
+        service, Chat event names sent to Conversations. A server that validates against the wrong
+        endpoint's list is caught; the values come from the fragments, never from a hand list."""
+        schema = slot.schema
+        target = schema.get("items", {}) if slot.is_array else schema
+        if slot.location != "body" or "enum" not in target:
+            return schema
+        own = {str(v) for v in target["enum"] if v is not None}
+        leaf = slot.name.rpartition(".")[2]
+        found: list[str] = []
+        for operation in self.spec:
+            if operation.operation_id == self.operation.operation_id:
+                continue
+            for name, other in operation.form_fields.items():
+                if name.rpartition(".")[2] != leaf:
+                    continue
+                values = other.get("items", {}) if other.get("type") == "array" else other
+                for value in [*(values.get("enum") or ()), *(values.get("x-example-values") or ())]:
+                    if value is not None and str(value) not in own and str(value) not in found:
+                        found.append(str(value))
+        if not found:
+            return schema
+        if slot.is_array:
+            return {**schema, "items": {**target, "x-sibling-values": found}}
+        return {**schema, "x-sibling-values": found}
 
 
 _MODELS: "weakref.WeakKeyDictionary[Spec, dict[str, Model]]" = weakref.WeakKeyDictionary()

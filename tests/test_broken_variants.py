@@ -92,6 +92,8 @@ _VALID_REFUSED = "the same answer refuses a valid request"
 _ACCEPTED_WRITE = ("the accepted invalid request also carried valid fields, which were applied: "
                    "a write that must be rejected changed the configuration")
 
+FIVE = (1, 2, 3, 4, 5)
+
 CASES: dict[str, Case] = {
     # -- response ------------------------------------------------------------
     "update answers 202": Case(
@@ -139,7 +141,9 @@ CASES: dict[str, Case] = {
         v.ServiceConfigIsAccountConfig, "scopes_isolated", stateful_examples=STATE_RUNS),
     "create reuses sids": Case(v.CreateReusesSids, "create_returns_new_webhook", stateful_examples=STATE_RUNS),
     "delete does nothing": Case(v.DeleteIsNoOp, "deleted_webhook_gone", stateful_examples=STATE_RUNS),
-    "list shows deleted webhooks": Case(v.ListShowsDeleted, "deleted_webhook_gone", stateful_examples=STATE_RUNS),
+    "list shows deleted webhooks": Case(
+        v.ListShowsDeleted, "deleted_webhook_gone", stateful_examples=STATE_RUNS,
+        also={"page_size_honest": "the deleted webhooks are added to full pages, past their page size"}),
     "repeated update duplicates filters": Case(
         v.FiltersDuplicatedOnReplace, "update_idempotent", seeds=(1, 2), stateful_examples=STATE_RUNS),
     "paging skips a webhook": Case(
@@ -152,6 +156,26 @@ CASES: dict[str, Case] = {
         v.EmptyValueAnsweredNullKeptOld, "write_read_back", seeds=(1, 2), stateful_examples=STATE_RUNS),
     "an empty value accepted, then rejected": Case(
         v.EmptyValueSometimesRejected, "open_choice_consistent", seeds=(1, 2), stateful_examples=STATE_RUNS),
+    # -- paging, parents and lifecycle, each on five seeds -------------------
+    "pages ignore PageSize": Case(
+        v.IgnoresPageSize, "page_size_honest", seeds=FIVE, stateful_examples=STATE_RUNS,
+        also={"paging_links_honest": "a walk over pages that each hold everything lists webhooks twice"}),
+    "pages do not link back": Case(v.NoPreviousPageUrl, "paging_links_honest", seeds=FIVE, stateful_examples=STATE_RUNS),
+    "paging never ends": Case(
+        v.EndlessPaging, "paging_links_honest", seeds=FIVE, stateful_examples=STATE_RUNS,
+        also={"page_size_honest": "a last page that is not full says a next page follows"}),
+    "a webhook answers through any channel": Case(
+        v.WebhookFoundThroughAnyChannel, "webhook_scoped_to_channel", seeds=FIVE, stateful_examples=STATE_RUNS),
+    "an update of an unknown sid creates it": Case(
+        v.UpdateOfUnknownSidCreates, "unknown_webhook_absent", seeds=FIVE, stateful_examples=STATE_RUNS,
+        also={"list_reflects_webhooks": "the upserted webhook shows up in lists",
+              "create_returns_new_webhook": "the upsert takes the sid the client made up",
+              "path_sids_echoed": "the upserted webhook answers with its own new sid",
+              "resource_url_canonical": "its url names the new sid",
+              "webhook_scoped_to_channel": "an update through another channel's path upserts there too"}),
+    "a service takes the account's filters": Case(
+        v.ServiceAcceptsAccountFilters, "invalid_request_rejected", seeds=FIVE,
+        also={"rejected_write_changes_nothing": _ACCEPTED_WRITE}),
     # -- liveness ------------------------------------------------------------
     "webhook update never answers": Case(
         lambda: v.NeverAnswers("UpdateChannelWebhook"), "responds_within_timeout", timeout=0.5),

@@ -512,3 +512,22 @@ def test_fields_unused_by_each_type_come_from_the_fragment():
     assert "Configuration.Filters" in fields_unused_by("trigger")
     assert {"Configuration.Url", "Configuration.Triggers"} <= set(fields_unused_by("studio"))
     assert fields_unused_by("no-such-type") == ()
+
+
+def test_invalid_filters_include_what_a_sibling_endpoint_accepts():
+    """The account-only user events are invalid for a service, and Chat event names for Conversations."""
+    seen: set[str] = set()
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(invalid_requests("UpdateServiceWebhookConfiguration", defects=["bad_enum"]),
+           invalid_requests("UpdateConfigurationWebhook", defects=["bad_enum"]))
+    def check(service, account):
+        for request in (service, account):
+            assert validate_request(request) != [], str(request)
+            seen.update(request.fields().get("Filters", []))
+
+    check()
+    assert {"onUserAdded", "onUserUpdate", "onUserUpdated"} & seen, "account-only events sent to a service"
+    chat = set(default_spec().operation("CreateChannelWebhook").form_fields["Configuration.Filters"]["items"]
+               .get("x-example-values", []))
+    assert chat & seen, "Chat event names sent to Conversations"

@@ -499,3 +499,89 @@ def _snake(name: str) -> str:
     import re
 
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.rpartition(".")[2]).lower()
+
+
+# ---------------------------------------------------------------------------
+# paging, parents and lifecycle (detection depth)
+
+
+class IgnoresPageSize(MockApp):
+    """Every list page holds the whole channel, whatever PageSize asked (echoed all the same)."""
+
+    def list_channel_webhook(self, call: Call) -> Reply:
+        size = call.query.get("PageSize", self._default_page_size)
+        everything = self.state.webhook_page(self.channel_scope(call), 10_000).records
+        return self.ok(call, self.render_webhook_page(call, WebhookPage(everything, False, False), size=size,
+                                                      number=call.query.get("Page", 0), token=call.query.get("PageToken")))
+
+
+class NoPreviousPageUrl(MockApp):
+    """Pages after the first carry ``previous_page_url: null``: a client cannot page back."""
+
+    def render_webhook_page(self, call: Call, page: WebhookPage, **kwargs: Any) -> dict[str, Any]:
+        body = super().render_webhook_page(call, page, **kwargs)
+        body["meta"]["previous_page_url"] = None
+        return body
+
+
+class EndlessPaging(MockApp):
+    """The last page's ``next_page_url`` points back at the first page: a client following it never ends."""
+
+    def render_webhook_page(self, call: Call, page: WebhookPage, **kwargs: Any) -> dict[str, Any]:
+        body = super().render_webhook_page(call, page, **kwargs)
+        if body["meta"]["next_page_url"] is None and (call.query.get("PageToken") or body["webhooks"]):
+            body["meta"]["next_page_url"] = body["meta"]["first_page_url"]
+        return body
+
+
+class WebhookFoundThroughAnyChannel(MockApp):
+    """A webhook is looked up by its sid alone: through any channel's path it answers, and is changed."""
+
+    def _owner(self, call: Call) -> tuple[str, str, str]:
+        sid = call.params["Sid"]
+        with self.state._lock:
+            for scope, records in self.state._webhooks.items():
+                if sid in records and scope[0] == call.account_sid:
+                    return scope
+        return self.channel_scope(call)
+
+    def fetch_channel_webhook(self, call: Call) -> Reply:
+        record = self.state.webhook(self._owner(call), call.params["Sid"])
+        if record is None:
+            raise MockError(404, 20404, f"The requested resource {call.request.path} was not found")
+        return self.ok(call, self.render_channel_webhook(call, record))
+
+    def update_channel_webhook(self, call: Call) -> Reply:
+        record = self.state.update_webhook(self._owner(call), call.params["Sid"], self.changes(call))
+        if record is None:
+            raise MockError(404, 20404, f"The requested resource {call.request.path} was not found")
+        return self.ok(call, self.render_channel_webhook(call, record))
+
+
+class UpdateOfUnknownSidCreates(MockApp):
+    """An update of a webhook sid that does not exist creates it (an upsert) and answers 200."""
+
+    def update_channel_webhook(self, call: Call) -> Reply:
+        scope = self.channel_scope(call)
+        if self.state.webhook(scope, call.params["Sid"]) is None:
+            record = self.state.create_webhook(scope, {"type": "webhook", **self.changes(call)})
+            return self.ok(call, self.render_channel_webhook(call, record))
+        return super().update_channel_webhook(call)
+
+
+class ServiceAcceptsAccountFilters(MockApp):
+    """The per-service configuration validates its filters against the account's list, so the
+    account-only user events (``onUserAdded`` ...) are accepted for a service."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        service, account = self._validators["UpdateServiceWebhookConfiguration"], self._validators["UpdateConfigurationWebhook"]
+
+        class Lenient:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(service, name)
+
+            def read_form(self, body: bytes) -> Any:
+                return account.read_form(body)
+
+        self._validators["UpdateServiceWebhookConfiguration"] = Lenient()
