@@ -476,7 +476,7 @@ class IndependentApp:
         record["date_updated"] = now()
 
     def delete_webhook(self, service: str, channel: str, record: dict[str, Any]) -> None:
-        del self.channel_webhooks(service, channel)[record["sid"]]
+        del self.channel_webhooks(record["service_sid"], record["channel_sid"])[record["sid"]]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -506,7 +506,10 @@ class _Handler(BaseHTTPRequestHandler):
             status, doc = 429, srv.app.error_body(ApiError(429, 20429, "Too Many Requests"))
         else:
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, doc = srv.app.handle(self.command, path, query, headers, body, host)
+            try:
+                status, doc = srv.app.handle(self.command, path, query, headers, body, host)
+            except Exception:  # a bug (or a broken copy's defect) is a Twilio 500, not a dropped connection
+                status, doc = 500, srv.app.error_body(ApiError(500, 20500, "Internal Server Error"))
         self._send(srv, status, doc, limited)
 
     def _send(self, srv: "IndependentServer", status: int, doc: dict[str, Any] | None, limited: bool) -> None:
