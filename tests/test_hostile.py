@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -251,7 +252,14 @@ def test_sigint_right_after_the_summary_is_not_swallowed(env, tmp_path: Path) ->
             break
     process.send_signal(signal.SIGINT)
     time.sleep(0.3)
-    fifo.read_text()
+    reader = threading.Thread(target=fifo.read_text, daemon=True)  # blocks until the run opens the FIFO
+    reader.start()
+    reader.join(timeout=30)
+    if reader.is_alive():  # the run died (or hangs) before writing its report: never wait forever
+        process.kill()
+        with open(fifo, "w"):  # unblock the reader
+            pass
+        pytest.fail(f"the run never wrote its JSON report after the SIGINT: {process.communicate()[1][-2000:]}")
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
     assert "interrupted" in err

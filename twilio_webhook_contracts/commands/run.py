@@ -19,6 +19,7 @@ import math
 import os
 import random
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,24 @@ def _run_guarded(args: argparse.Namespace, engine, description: str, secrets, ou
 
     The engine owns live mode, the guard, signals and the accounting (see
     :mod:`twilio_webhook_contracts.contract_tests.engine`); this is only output.
+    Around it, a disarmed signal guard: a signal that arrives after the engine's
+    last look at its signals (while the summary and reports are written) cuts
+    no report short and is not swallowed either (130/143).
     """
+    from ..live import interruptible
+
+    with interruptible() as late:
+        late.disarm()  # remember only; the engine arms its own guard for the run itself
+        status, results = _execute_and_report(args, engine, description, secrets)
+    if late.received and results is not None and not results.interrupted:
+        name = "SIGTERM" if late.received[0] == signal.SIGTERM else "SIGINT"
+        print(f"webhook-contracts: interrupted ({name}) as the run ended; the reports above do not say so",
+              file=sys.stderr, flush=True)
+        return 143 if name == "SIGTERM" else 130
+    return status
+
+
+def _execute_and_report(args: argparse.Namespace, engine, description: str, secrets):
     from twilio_webhook_contracts.contract_tests.engine import LiveError
 
     from ..journal import JournalError
@@ -217,7 +235,7 @@ def _run_guarded(args: argparse.Namespace, engine, description: str, secrets, ou
     if engine.unreachable is not None:
         print(f"webhook-contracts: error: {redact_line(engine.unreachable, secrets)}", file=sys.stderr)
         if not restore_problems and not results.interrupted:
-            return EXIT_UNREACHABLE
+            return EXIT_UNREACHABLE, results
     results.target["description"] = description
     from ..report import console_summary
 
@@ -234,10 +252,10 @@ def _run_guarded(args: argparse.Namespace, engine, description: str, secrets, ou
         print(f"webhook-contracts: error: {redact_line(str(exc), secrets)}", file=sys.stderr)
     if restore_problems:  # last, so that nothing printed after it can push it out of sight
         print_restore_failure(restore_problems, secrets)
-        return EXIT_RESTORE_FAILED
+        return EXIT_RESTORE_FAILED, results
     if results.interrupted:
-        return 143 if results.interrupted == "SIGTERM" else 130
-    return EXIT_VIOLATIONS if results.failures or results.aborted else EXIT_OK
+        return (143 if results.interrupted == "SIGTERM" else 130), results
+    return (EXIT_VIOLATIONS if results.failures or results.aborted else EXIT_OK), results
 
 
 def print_restore_failure(problems, secrets) -> None:
