@@ -143,7 +143,12 @@ class Engine:
         journal = Journal.for_target(self.target, self.journal_path)
         guard = Guard(self.target, self.target.spec, services=services, channels=channels, log=self.log, journal=journal)
         guard.recover()  # a journal a killed run left behind: restore from it first (raises LiveError if it cannot)
-        guard.take_snapshot()  # TargetUnreachable and LiveError propagate: nothing was written
+        try:
+            guard.take_snapshot()  # TargetUnreachable and LiveError propagate: nothing was written
+        except LiveError:
+            if self.target.unreachable:  # nothing answered at all: unreachable (exit 3), not a refusal
+                raise TargetUnreachable(self.target.unreachable[0]) from None
+            raise
         self.target.observers.append(guard)
         frozen = guard.frozen_fields()
         pins: dict[str, dict[str, Any]] = {op: {name: None for name in fields} for op, fields in frozen.items()}

@@ -80,7 +80,7 @@ def test_read_only_fingerprint_writes_nothing():
         recording = _take(mock, writes=False)
         methods = {entry.method for entry in mock.requests}
     assert methods == {"GET"}
-    for name in ("empty_value", "filter_order", "channel_limit"):
+    for name in ("empty_value", "type_fields", "triggers_key", "filter_order", "channel_limit"):
         assert recording["points"][name]["choice"] == fingerprint.UNKNOWN
 
 

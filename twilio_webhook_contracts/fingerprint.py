@@ -10,7 +10,7 @@ was read from, secrets redacted.
 
 The probes share requests where one answer tells several things (one list read
 gives ``parents`` and ``default_page_size``). Read-only probes run first; the
-few that write (``empty_value``, ``filter_order``, ``channel_limit``) run only
+few that write (``empty_value``, ``type_fields``, ``triggers_key``, ``filter_order``, ``channel_limit``) run only
 when *writes* is true, inside the live :class:`~.live.Guard` (snapshot before,
 created webhooks deleted and configurations written back after), so the target
 is left as it was found -- mock or live account alike.
@@ -45,6 +45,10 @@ ODD_NAME = "fp odd name!\u00e9"
 TWILIO_HOSTS = ("conversations.twilio.com", "chat.twilio.com")
 #: Evidence bodies are cut to this many characters (a page of webhooks can be long).
 _BODY_LIMIT = 1500
+
+
+#: The points only a write shows (run inside the guard, and only with writes allowed).
+_WRITING_POINTS = ("empty_value", "type_fields", "triggers_key", "filter_order", "channel_limit")
 
 
 class FingerprintError(ValueError):
@@ -134,7 +138,7 @@ def take(target: Target, spec: Spec | None = None, *, service_sid: str | None = 
     snapshot = 0
     service, channel = _read_only(probe, service_sid, channel_sid, unknown_service, unknown_channel, writes)
     if not writes:
-        for name in ("empty_value", "filter_order", "channel_limit"):
+        for name in _WRITING_POINTS:
             probe.decide(name, UNKNOWN, "a writing probe; not run without --allow-writes")
     else:
         if guard_factory is not None:
@@ -311,8 +315,9 @@ def _writes(probe: _Prober, service: str | None, channel: str | None) -> None:
     # channel limit (and filter order, from the first create): fill the channel to five, then one more.
     # Filter order is read from a webhook the probes create because the guard can delete it; an account's
     # filters written over could not be put back to [] or null through the form.
+    channel_points = ("type_fields", "triggers_key", "filter_order", "channel_limit")
     if not (service and channel):
-        for name in ("filter_order", "channel_limit"):
+        for name in channel_points:
             probe.decide(name, UNKNOWN, "no channel to write to: pass --service-sid and --channel-sid")
         return
     params = {"ServiceSid": service, "ChannelSid": channel}
@@ -320,9 +325,10 @@ def _writes(probe: _Prober, service: str | None, channel: str | None) -> None:
                         description="webhooks already on the channel")
     hooks = (_object(listed) or {}).get("webhooks")
     if listed.status != 200 or not isinstance(hooks, list):
-        for name in ("filter_order", "channel_limit"):
+        for name in channel_points:
             probe.decide(name, UNKNOWN, f"the channel's list answered {listed.status}")
         return
+    _type_probes(probe, params, room=len(hooks) < 5)
     sent = ["onMessageUpdated", "onMessageSent"]
     probe.decide("filter_order", UNKNOWN, "the channel is full: no webhook could be created")
     for index in range(max(0, 5 - len(hooks)) + 1):
@@ -349,6 +355,47 @@ def _writes(probe: _Prober, service: str | None, channel: str | None) -> None:
                 probe.decide("channel_limit", UNKNOWN, f"webhook {len(hooks) + index + 1} answered {created.status}")
             return
     probe.decide("channel_limit", UNKNOWN, "a sixth webhook on the channel was accepted")
+
+
+def _type_probes(probe: _Prober, params: Mapping[str, str], *, room: bool) -> None:
+    """``type_fields`` and ``triggers_key``: one webhook each, deleted at once (the channel's five
+    slots are the channel-limit probe's to fill; the guard deletes them too if a delete fails)."""
+    if not room:
+        for name in ("type_fields", "triggers_key"):
+            probe.decide(name, UNKNOWN, "the channel is full: no webhook could be created")
+        return
+    flow = "FW" + "0" * 32
+    created = probe.send(["type_fields"], "CreateChannelWebhook", params,
+                         form=[("Type", "webhook"), ("Configuration.Url", "https://fingerprint.invalid/type"),
+                               ("Configuration.FlowSid", flow)],
+                         description="a webhook-type webhook with a studio-only Configuration.FlowSid")
+    if created.status == 201:
+        probe.decide("type_fields", "accepted", "Configuration.FlowSid on a webhook-type webhook answered 201")
+    elif 400 <= created.status < 500 and created.status not in (401, 403, 429):
+        probe.decide("type_fields", "rejected", f"Configuration.FlowSid on a webhook-type webhook answered {created.status}")
+    else:
+        probe.decide("type_fields", UNKNOWN, f"the create answered {created.status}")
+    _delete_created(probe, "type_fields", params, created)
+    trigger = probe.send(["triggers_key"], "CreateChannelWebhook", params,
+                         form=[("Type", "trigger"), ("Configuration.Url", "https://fingerprint.invalid/trigger"),
+                               ("Configuration.Triggers", "fingerprint")],
+                         description="a trigger webhook with one trigger")
+    configuration = (_object(trigger) or {}).get("configuration") if trigger.status == 201 else None
+    if isinstance(configuration, dict) and configuration.get("triggers") == ["fingerprint"]:
+        probe.decide("triggers_key", "triggers", "the trigger read back under configuration.triggers")
+    elif isinstance(configuration, dict) and configuration.get("filters") == ["fingerprint"]:
+        probe.decide("triggers_key", "filters", "the trigger read back under configuration.filters")
+    else:
+        probe.decide("triggers_key", UNKNOWN, f"the trigger webhook's create answered {trigger.status}"
+                     + (f" with configuration {configuration!r}" if configuration is not None else ""))
+    _delete_created(probe, "triggers_key", params, trigger)
+
+
+def _delete_created(probe: _Prober, point: str, params: Mapping[str, str], created: Response) -> None:
+    sid = (_object(created) or {}).get("sid") if created.status == 201 else None
+    if isinstance(sid, str):
+        probe.send([point], "DeleteChannelWebhook", {**params, "Sid": sid},
+                   description="the probe's webhook, deleted again")
 
 
 def _url_host(url: Any, addressed: str) -> tuple[str, str]:

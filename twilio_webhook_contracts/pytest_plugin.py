@@ -649,10 +649,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     import socket
     from urllib.parse import urlsplit
 
+    from twilio_webhook_contracts.live import is_live_url
+
     option = config.getoption
     for url in dict.fromkeys(filter(None, (option("--contract-conversations-url") or option("--contract-target"),
                                            option("--contract-chat-url") or option("--contract-target")))):
         parts = urlsplit(url)
+        if is_live_url(url):  # live sessions never run under xdist; the engine's probe (through the Target) decides
+            continue
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             socket.create_connection((parts.hostname, port), timeout=option("--contract-request-timeout")).close()
