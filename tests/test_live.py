@@ -92,7 +92,11 @@ def writes(mock_or_log) -> list[Any]:
 def accounted(outcome: Outcome, log: list[Any]) -> None:
     """Every request the mock saw is either one of the suite's (within budget) or one of the restore's."""
     report = outcome.report()
-    assert len(log) == report["counts"]["requests_sent"] + report["target"].get("restore_requests", 0)
+    counted = report["counts"]["requests_sent"] + report["target"].get("restore_requests", 0)
+    # Exact, but for the one request an interruption may cut while it is on the wire: counted
+    # (the budget errs on the safe side) and never received. Never fewer counted than received.
+    interrupted = bool(report.get("aborted")) and "interrupted" in report["aborted"]
+    assert counted - (1 if interrupted else 0) <= len(log) <= counted, (len(log), counted)
 
 
 # ---------------------------------------------------------------------------
