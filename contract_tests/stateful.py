@@ -104,6 +104,9 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
                 op, spec=spec, pinned=dict(pools.form_pins.get(op, {})), **pins)
         return strategy_cache[key]
 
+    #: what a run may send to a webhook sid (writes only when allowed)
+    webhook_ops = ("FetchChannelWebhook", *(("UpdateChannelWebhook", "DeleteChannelWebhook") if pools.allow_writes else ()))
+
     def unused_by(webhook: "_Webhook") -> tuple[str, ...]:
         return request_strategies.fields_unused_by(webhook.type, spec) if webhook.type else ()
 
@@ -323,12 +326,8 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
             service = ("IS" + hashlib.sha256(f"other:{webhook.service}".encode()).hexdigest()[:32], webhook.channel)
             problems = []
             for service_sid, channel_sid in (channel, service):
-                params = {"ServiceSid": service_sid, "ChannelSid": channel_sid, "Sid": sid}
-                for op in ("FetchChannelWebhook", *(("UpdateChannelWebhook", "DeleteChannelWebhook") if writes else ())):
-                    response, _ = session.exchange(_fixed(op, params), expected_status=404)
-                    if response.status not in (404, 429):
-                        problems.append(f"{op} of {sid} through /Services/{service_sid}/Channels/{channel_sid} "
-                                        f"answered {response.status}, expected 404")
+                problems += self._all_not_found({"ServiceSid": service_sid, "ChannelSid": channel_sid, "Sid": sid},
+                                                f"{sid} through /Services/{service_sid}/Channels/{channel_sid}")
             self._judge("FetchChannelWebhook", [("webhook_scoped_to_channel", problems)])
             fetched, failed = self._send(_fixed("FetchChannelWebhook", _webhook_params(webhook, sid)))
             if fetched.status != 200:
@@ -344,13 +343,8 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
             """A sid the run never created: fetch, update and delete are 404, and the update created nothing."""
             key = data.draw(st.sampled_from(sorted(self.listed)), label="channel")
             sid = "WH" + hashlib.sha256(f"never:{key}".encode()).hexdigest()[:32]
-            params = {"ServiceSid": key[0], "ChannelSid": key[1], "Sid": sid}
-            problems = []
-            ops = ("FetchChannelWebhook", *(("UpdateChannelWebhook", "DeleteChannelWebhook") if writes else ()))
-            for op in ops:
-                response, _ = session.exchange(_fixed(op, params), expected_status=404)
-                if response.status not in (404, 429):
-                    problems.append(f"{op} of never-created {sid} answered {response.status}, expected 404")
+            problems = self._all_not_found({"ServiceSid": key[0], "ChannelSid": key[1], "Sid": sid},
+                                           f"never-created {sid}")
             listed = self._list(*key)
             if listed is not None:
                 if sid in listed:
@@ -360,8 +354,17 @@ def build_machine(session: Session, pools: Pools) -> type[RuleBasedStateMachine]
 
         def _every_operation_on_deleted(self, data) -> None:
             sid = data.draw(st.sampled_from(sorted(self.deleted)), label="deleted webhook")
-            for op in ("FetchChannelWebhook", *(("UpdateChannelWebhook", "DeleteChannelWebhook") if writes else ())):
+            for op in webhook_ops:
                 self._check_gone(sid, self.deleted[sid], op)
+
+        def _all_not_found(self, params: Mapping[str, str], what: str) -> list[str]:
+            """Every operation on a webhook sid that *params* do not hold: each must be 404."""
+            problems = []
+            for op in webhook_ops:
+                response, _ = session.exchange(_fixed(op, params), expected_status=404)
+                if response.status not in (404, 429):
+                    problems.append(f"{op} of {what} answered {response.status}, expected 404")
+            return problems
 
         def _first_account_update(self, data) -> None:
             if self.account is not None:
