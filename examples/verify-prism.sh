@@ -6,7 +6,8 @@
 #                 tests/data/reference/): one Prism per server, Conversations and Chat;
 #   prism-ours    the bundled fragments, exported with `webhook-contracts spec`;
 # and runs `webhook-contracts verify` against both and against our reference mock,
-# with a fixed seed, writing the conformance matrix (markdown and JSON) and a few
+# with a fixed seed and one worker (--workers auto would follow Prism's round trip, so the
+# matrix would depend on the machine), writing the conformance matrix (markdown and JSON) and a few
 # hand probes that docs/prism-matrix.md cites.
 #
 # Usage:  examples/verify-prism.sh [--update-docs] [OUTPUT_DIR]
@@ -110,7 +111,7 @@ set +e
   "prism-twilio=http://127.0.0.1:$p1,http://127.0.0.1:$p2" \
   "prism-ours=http://127.0.0.1:$p3,http://127.0.0.1:$p4" \
   mock \
-  --seed "$SEED" --max-examples "$MAX_EXAMPLES" --database none \
+  --seed "$SEED" --max-examples "$MAX_EXAMPLES" --workers 1 --database none \
   --service-sid IS00000000000000000000000000000001 --channel-sid CH00000000000000000000000000000001 \
   --report-markdown "$out/matrix.md" --report-json "$out/matrix.json" --junitxml "$out/matrix.xml" \
   | tee "$out/verify.log"
