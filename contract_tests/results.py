@@ -15,7 +15,7 @@ from typing import Sequence
 from twilio_webhook_contracts.request import Request
 from twilio_webhook_contracts.target import Response
 
-from .checks import CHECKS
+from .checks import CHECKS, is_rejection
 
 __all__ = ["CheckFailed", "FailureRecord", "OperationDead", "Results", "failure_type"]
 
@@ -95,6 +95,9 @@ class Results:
     seconds: Counter = field(default_factory=Counter)
     #: responses per operationId (what a passing run says it tried)
     requests_by_operation: Counter = field(default_factory=Counter)
+    #: form fields sent, per (operationId, field, webhook Type or None, "accepted"/"rejected"): the JSON
+    #: report's ``field_coverage``, where a documented field no write ever got accepted with shows as a gap
+    field_uses: Counter = field(default_factory=Counter)
     #: when a list, every exchange is kept here for a HAR cassette (``--report-har``)
     exchanges: list | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -110,8 +113,21 @@ class Results:
         """Count one answered request; keep it (with the checks it failed) when recording a cassette."""
         with self._lock:
             self.requests_by_operation[response.request.operation_id] += 1
+            self._count_fields(response)
             if self.exchanges is not None:
                 self.exchanges.append((started, response, tuple(failed)))
+
+    def _count_fields(self, response: Response) -> None:
+        request = response.request
+        if not request.form or response.status in (401, 403, 429):
+            return  # an unauthenticated or throttled write says nothing about its fields
+        outcome = "accepted" if response.is_success else "rejected" if is_rejection(response) else None
+        if outcome is None:
+            return
+        fields = request.fields()
+        kind = fields.get("Type", [None])[0] if request.operation_id == "CreateChannelWebhook" else None
+        for name in fields:
+            self.field_uses[(request.operation_id, name, kind, outcome)] += 1
 
     def record(
         self,

@@ -27,7 +27,7 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, InMemoryExampleDatabase
-from hypothesis.errors import Flaky, UnsatisfiedAssumption
+from hypothesis.errors import Flaky, NoSuchExample, UnsatisfiedAssumption
 from hypothesis.stateful import run_state_machine_as_test
 
 from twilio_webhook_contracts import strategies as request_strategies
@@ -275,6 +275,12 @@ class Suite:
                 self._hypothesis(session, f"{operation_id}/valid",
                                  request_strategies.valid_requests(operation_id, spec=self.spec, pinned=form, **pins),
                                  self._send_valid, examples)
+                self._every_documented_value(session, operation_id, pins, form)
+                if operation_id == "CreateChannelWebhook" and "Type" not in form:
+                    for kind in _enum(operation, "Type"):
+                        self._cover_fields(session, request_strategies.valid_requests(
+                            operation_id, spec=self.spec, pinned={**form, "Type": kind}, **pins),
+                            self._fields_used(operation_id, kind) - set(form))
         elif kind == "invalid":
             if not request_strategies.defects_for(operation_id, spec=self.spec):
                 return
@@ -292,6 +298,26 @@ class Suite:
             self._hypothesis(session, f"{operation_id}/auth",
                              request_strategies.valid_requests(operation_id, spec=self.spec, pinned=form, **pins),
                              self._send_unauthenticated, max(2, min(5, examples // 10)))
+
+    def _every_documented_value(self, session: Session, operation_id: str, pins: dict[str, Any],
+                                form: dict[str, Any]) -> None:
+        """Each value an enum documents, in one valid request per value (a list field: all its values
+        at once), once per run whatever the seed or the example count.
+
+        Drawn at random, a value is reached by luck: in a ten-example run ``Target=flex`` or
+        ``Type=trigger`` is often never sent, and a server that refuses it passes that night.
+        """
+        for name, values in _documented_values(self.spec.operation(operation_id)).items():
+            if name in form:
+                continue  # the user pinned it: their value is the one to send
+            for value in values:
+                request = _draw_one(request_strategies.valid_requests(
+                    operation_id, spec=self.spec, pinned={**form, name: value}, **pins), self.seed)
+                session.new_example()
+                try:
+                    self._send_valid(session, request)
+                except (CheckFailed, OperationDead):
+                    continue  # recorded; the next value is tried all the same
 
     def _sibling_values(self, session: Session, operation_id: str, pins: dict[str, Any], form: dict[str, Any]) -> None:
         """Every value a sibling endpoint accepts in a same-named field, once per run, whatever the seed:
@@ -525,10 +551,12 @@ class Suite:
 
         created_type: list[str | None] = [None]
 
-        def create() -> str | None:
+        def create(kind: str | None = None) -> str | None:
+            pinned = dict(self.config.form_pins.get("CreateChannelWebhook", {}))
+            if kind is not None:
+                pinned["Type"] = kind
             request = _draw_one(request_strategies.valid_requests(
-                "CreateChannelWebhook", spec=self.spec, pinned=dict(self.config.form_pins.get("CreateChannelWebhook", {})),
-                ServiceSid=service, ChannelSid=channel), self.seed)
+                "CreateChannelWebhook", spec=self.spec, pinned=pinned, ServiceSid=service, ChannelSid=channel), self.seed)
             session.new_example()
             response, failed = session.exchange(request)
             data = response.json()
@@ -561,11 +589,49 @@ class Suite:
         sid = create()
         if sid is None:
             return
-        unused = request_strategies.fields_unused_by(created_type[0], self.spec) if created_type[0] else ()
-        strategy = request_strategies.valid_requests(
+        self._hypothesis(session, f"{operation_id}/valid", self._update_of(operation_id, sid, created_type[0], service, channel),
+                         self._send_valid, self.config.max_examples)
+        if operation_id == "UpdateChannelWebhook" and "Type" not in self.config.form_pins.get("CreateChannelWebhook", {}):
+            for kind in _enum(self.spec.operation("CreateChannelWebhook"), "Type"):
+                sid = create(kind)
+                if sid is None:
+                    return
+                self._cover_fields(session, self._update_of(operation_id, sid, kind, service, channel),
+                                   self._fields_used(operation_id, kind))
+                session.exchange(fixed_request(self.spec, "DeleteChannelWebhook",
+                                               {"ServiceSid": service, "ChannelSid": channel, "Sid": sid}))
+
+    def _update_of(self, operation_id: str, sid: str, kind: str | None, service: str, channel: str) -> Any:
+        """Valid updates of webhook *sid* of Type *kind*: the fields its Type does not use are left out."""
+        unused = request_strategies.fields_unused_by(kind, self.spec) if kind else ()
+        return request_strategies.valid_requests(
             operation_id, spec=self.spec, ServiceSid=service, ChannelSid=channel, Sid=sid,
             pinned={name: None for name in unused if name in self.spec.operation(operation_id).form_fields})
-        self._hypothesis(session, f"{operation_id}/valid", strategy, self._send_valid, self.config.max_examples)
+
+    def _fields_used(self, operation_id: str, kind: str | None) -> set[str]:
+        unused = set(request_strategies.fields_unused_by(kind, self.spec)) if kind else set()
+        return {name for name in self.spec.operation(operation_id).form_fields if name not in unused}
+
+    def _cover_fields(self, session: Session, strategy: Any, wanted: set[str]) -> None:
+        """One valid request that sends every field in *wanted* at once.
+
+        A field a ten-example run never sends is a field no check judged (``Configuration.FlowSid``
+        on an update needs a studio webhook first, and each optional field is sent half the time).
+        ``hypothesis.find`` looks for the request without sending anything: it costs one request.
+        """
+        try:
+            request = hypothesis.find(strategy, lambda drawn: wanted <= set(drawn.fields()),
+                                      settings=hypothesis_settings(max_examples=500, database=None, deadline=None,
+                                                                   suppress_health_check=list(HealthCheck),
+                                                                   verbosity=Verbosity.quiet),
+                                      random=random.Random(self.seed))
+        except NoSuchExample:
+            return  # the fragment does not allow them together: the random phase covers them one by one
+        session.new_example()
+        try:
+            self._send_valid(session, request)
+        except (CheckFailed, OperationDead):
+            pass  # recorded
 
     # -- machinery ---------------------------------------------------------
 
@@ -661,6 +727,22 @@ def _database(value: ExampleDatabase | str | None) -> ExampleDatabase:
     if value is None or value in ("", "none", ":memory:"):
         return InMemoryExampleDatabase()
     return DirectoryBasedExampleDatabase(value)
+
+
+def _enum(operation: Any, name: str) -> list[Any]:
+    return list((((operation.form_schema or {}).get("properties") or {}).get(name) or {}).get("enum") or [])
+
+
+def _documented_values(operation: Any) -> dict[str, list[Any]]:
+    """Per form field with an enum, the pins that send every documented value: each scalar value
+    on its own, a list field's values all together."""
+    out: dict[str, list[Any]] = {}
+    for name, schema in ((operation.form_schema or {}).get("properties") or {}).items():
+        if schema.get("enum"):
+            out[name] = list(schema["enum"])
+        elif schema.get("type") == "array" and (schema.get("items") or {}).get("enum"):
+            out[name] = [list(schema["items"]["enum"])]
+    return out
 
 
 def _draw_one(strategy: Any, seed: int) -> Any:

@@ -183,6 +183,12 @@ CASES: dict[str, Case] = {
     "a service takes the account's filters": Case(
         v.ServiceAcceptsAccountFilters, "invalid_request_rejected", seeds=FIVE,
         also={"rejected_write_changes_nothing": _ACCEPTED_WRITE}),
+    # -- a documented value or field refused, found on every seed ----------
+    "Target=flex refused": Case(
+        v.RefusesFlexTarget, "valid_request_accepted", seeds=FIVE,
+        also={"open_choice_consistent": "an empty-value write that also sends Target=flex is refused, where "
+                                        "one without it was accepted"}),
+    "FlowSid refused on update": Case(v.RefusesFlowSidOnUpdate, "valid_request_accepted", seeds=FIVE),
     # -- liveness ------------------------------------------------------------
     "webhook update never answers": Case(
         lambda: v.NeverAnswers("UpdateChannelWebhook"), "responds_within_timeout", timeout=0.5),

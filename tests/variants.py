@@ -585,3 +585,26 @@ class ServiceAcceptsAccountFilters(MockApp):
                 return account.read_form(body)
 
         self._validators["UpdateServiceWebhookConfiguration"] = Lenient()
+
+
+# ---------------------------------------------------------------------------
+# a documented value or field refused (found whatever the seed: the suite sends
+# every documented enum value, and every field each Type uses, once per run)
+
+
+class RefusesFlexTarget(MockApp):
+    """``Target=flex`` -- one of the two documented values -- is refused with 400."""
+
+    def update_configuration_webhook(self, call: Call) -> Reply:
+        if call.form.get("Target") == "flex":
+            raise invalid_parameter("Target", "must be webhook")
+        return super().update_configuration_webhook(call)
+
+
+class RefusesFlowSidOnUpdate(MockApp):
+    """A studio webhook's ``Configuration.FlowSid`` can be set on create, but an update that sends it is 400."""
+
+    def update_channel_webhook(self, call: Call) -> Reply:
+        if "Configuration.FlowSid" in call.form:
+            raise invalid_parameter("Configuration.FlowSid", "cannot be changed")
+        return super().update_channel_webhook(call)

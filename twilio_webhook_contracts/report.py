@@ -144,7 +144,52 @@ def to_json(results: "Results", secrets: Sequence[str] = ()) -> dict[str, Any]:
         "violations": violations,
         "notes": list(results.notes),
         "aborted": results.aborted,
+        "field_coverage": field_coverage(results),
     }, tuple(secrets))
+
+
+def field_coverage(results: "Results", spec: Any = None) -> list[dict[str, Any]]:
+    """Per documented form field of every write (and, on create, per webhook ``Type`` that uses it):
+    how many requests sent it and how many of those the target accepted or rejected.
+
+    A row with ``accepted: 0`` in a run that wrote is a gap: no read-back ever judged that field, so a
+    server that drops it would pass. Counting at the wire, not in the generator, is what makes the gap
+    honest (a generated value the budget never sent is not coverage).
+    """
+    if spec is None:
+        from .spec import default_spec
+
+        spec = default_spec()
+    from .strategies import fields_unused_by
+
+    rows = []
+    for operation_id in spec.operations:
+        operation = spec.operation(operation_id)
+        properties = (operation.form_schema or {}).get("properties", {})
+        if not operation.is_write or not properties:
+            continue
+        kinds: list[str | None] = [None]
+        if operation_id == "CreateChannelWebhook" and "Type" in properties:
+            kinds = list(properties["Type"].get("enum") or [None])
+        for kind in kinds:
+            unused = set(fields_unused_by(kind, spec, operation_id)) if kind else set()
+            for name in properties:
+                if name in unused:
+                    continue
+                uses = {outcome: results.field_uses[(operation_id, name, kind, outcome)]
+                        for outcome in ("accepted", "rejected")}
+                rows.append({"operation": operation_id, "field": name, "type": kind,
+                             "sent": sum(uses.values()), **uses})
+    return rows
+
+
+def coverage_gaps(results: "Results", spec: Any = None) -> list[str]:
+    """The documented fields no accepted write carried, on operations that had accepted writes at all
+    (a read-only run has no gaps to speak of: it has no writes)."""
+    rows = field_coverage(results, spec)
+    wrote = {(row["operation"], row["type"]) for row in rows if row["accepted"]}
+    return [f"{row['operation']} {row['field']}" + (f" (Type={row['type']})" if row["type"] else "")
+            for row in rows if not row["accepted"] and (row["operation"], row["type"]) in wrote]
 
 
 def to_junit_xml(results: "Results", secrets: Sequence[str] = ()) -> str:
@@ -275,6 +320,9 @@ def what_was_tested(results: "Results", spec: Any = None) -> list[str]:
     width = max(len(family) for family in held)
     lines = ["held (times judged):"] + [f"  {family:{width}}  {', '.join(names)}" for family, names in held.items()]
     lines += [f"  {line}" for line in _low_counts(results, spec)]
+    gaps = coverage_gaps(results, spec)
+    if gaps:
+        lines.append(f"  never accepted in a write (not read back): {', '.join(gaps)}")
     return lines
 
 
