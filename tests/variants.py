@@ -608,3 +608,52 @@ class RefusesFlowSidOnUpdate(MockApp):
         if "Configuration.FlowSid" in call.form:
             raise invalid_parameter("Configuration.FlowSid", "cannot be changed")
         return super().update_channel_webhook(call)
+
+
+# ---------------------------------------------------------------------------
+# a server that goes back on its own choice at one open point
+
+
+class GoesBackOnItsChoice(MockApp):
+    """At open point *point*, half of the requests are answered under the other choice.
+
+    Either choice alone is correct (tests/test_policies.py); flipping between them is not: the same
+    request in the same state gets a different kind of answer, or an answer does not read back.
+    """
+
+    _INITIAL = ("initial_filters", "initial_method", "legacy_filters")
+
+    def __init__(self, point: str, *args: Any, **kwargs: Any) -> None:
+        self.point = point
+        self._local = threading.local()
+        self._flips = 0
+        self._flip_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def policies(self) -> Any:
+        return getattr(self._local, "policies", None) or self._chosen
+
+    @policies.setter
+    def policies(self, value: Any) -> None:
+        self._chosen = value
+
+    def handle(self, request: MockRequest) -> MockResponse:
+        from twilio_webhook_contracts.mock.policies import CATALOGUE
+
+        with self._flip_lock:
+            self._flips += 1
+            # not strict alternation: a suite that always sends a write then a read would see
+            # every write under one choice; a fixed pseudo-random half of the requests instead
+            flipped = hashlib.sha256(str(self._flips).encode()).digest()[0] & 1 == 1
+            if flipped:
+                values = next(policy.values for policy in CATALOGUE if policy.name == self.point)
+                current = str(getattr(self._chosen, self.point))
+                other = next(value for value in values if value != current)
+                self._local.policies = self._chosen.with_(**{self.point: other})
+            if self.point in self._INITIAL:
+                self.set_initial_state(self.policies)
+        try:
+            return super().handle(request)
+        finally:
+            self._local.policies = None

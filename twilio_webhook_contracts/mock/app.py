@@ -222,15 +222,18 @@ class MockApp:
             self.policies = policies
         if resources is not None:
             self.resources = resources if isinstance(resources, Resources) else Resources.parse(resources)
-        p = self.policies
+        self.set_initial_state(self.policies)
+        with self._count_lock:
+            self._requests_seen = 0
+
+    def set_initial_state(self, p: Policies) -> None:
+        """What never-configured configurations read as under *p* (stored configurations are kept)."""
         filters: list[str] | None = [] if p.initial_filters == "empty" else None
         account_filters = (filters or []) + ["onMessageSend"] if p.legacy_filters == "on" else filters
         self.state.set_initial(
             {**INITIAL_ACCOUNT_CONFIG, "filters": account_filters},
             {**INITIAL_SERVICE_CONFIG, "filters": filters, "method": None if p.initial_method == "null" else "POST"},
         )
-        with self._count_lock:
-            self._requests_seen = 0
 
     @property
     def _default_page_size(self) -> int:
