@@ -140,6 +140,29 @@ def test_channel_limit_409_is_the_sixth_webhook():
     assert kinds(result) == {("webhook 6 on a channel (five allowed)", "status", "", "400", "409")}
 
 
+def test_type_fields_rejected_is_the_refused_create_and_the_webhook_it_did_not_make():
+    with two_mocks(["type_fields=rejected"]) as (a, b):
+        result = run(a, b)
+    assert kinds(result) == {
+        ("create a webhook with a field its Type does not use", "status", "", "201", "400"),
+        # A deletes the webhook it made; B made none, so its last webhook is already gone
+        ("delete the webhook created last", "status", "", "204", "404"),
+    }
+
+
+def test_triggers_key_filters_moves_the_triggers_in_every_answer_that_shows_them():
+    with two_mocks(["triggers_key=filters"]) as (a, b):
+        result = run(a, b)
+    triggers = json.dumps(["contracts", "diff"])
+    assert kinds(result) == {
+        (label, kind, where, *values)
+        for label, kind in (("create a trigger webhook", "body field"),
+                            ("fetch the trigger webhook", "state after a sequence"))
+        for where, values in (("configuration.triggers", (triggers, '"<absent>"')),
+                              ("configuration.filters", ('"<absent>"', triggers)))
+    }
+
+
 def test_cli_outputs_and_exit_status(tmp_path, capsys, monkeypatch):
     from twilio_webhook_contracts.cli import main
 
@@ -154,11 +177,11 @@ def test_cli_outputs_and_exit_status(tmp_path, capsys, monkeypatch):
                      "--b-conversations-url", b.url, "--b-chat-url", b.url, "--format", "json"]) == 1
         assert main(["diff", a.url]) == 2
     capsys.readouterr()
-    assert "1 difference(s)" in text and "step 23 (webhook 6 on a channel (five allowed)): status" in text
+    assert "1 difference(s)" in text and "step 28 (webhook 6 on a channel (five allowed)): status" in text
     assert text.count("curl -sS -X POST") == 2 and TOKEN not in text
     data = json.loads((tmp_path / "d.json").read_text())
     assert [(d["kind"], d["a"], d["b"]) for d in data["differences"]] == [("status", 400, 409)]
-    assert "| 23 webhook 6" in (tmp_path / "d.md").read_text()
+    assert "| 28 webhook 6" in (tmp_path / "d.md").read_text()
 
 
 def test_live_diff_reads_only_without_writes_and_restores_both_sides_with_them(tmp_path):
