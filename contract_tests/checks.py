@@ -32,7 +32,7 @@ from twilio_webhook_contracts.target import Response
 from twilio_webhook_contracts.validation import validator_for
 
 from . import state_checks
-from .state_checks import differences, same_values
+from .state_checks import differences, same_values  # noqa: F401 - re-exported: their home before state_checks
 
 __all__ = [
     "CHECKS",
