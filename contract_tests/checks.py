@@ -6,10 +6,11 @@ Two kinds live here:
   exchange on its own. They return the explanations of what is wrong (empty: the
   property holds) or ``None`` when the property does not apply to this exchange
   (a 401 has no ``account_sid`` to compare). They never raise for a bad response.
-* **state checks** are comparisons the stateful suite makes between what a
-  Twilio-faithful server must hold and what the target answered; they are
-  declared here (name, family, description) so they can be selected by name, and
-  their comparison helpers live here too.
+* **state checks** ``check(expected, actual, ...) -> list[str]`` compare what a
+  Twilio-faithful server must hold with what the target answered. Their functions
+  live in :mod:`.state_checks` and the stateful suite calls them (it alone knows
+  when a property applies); they are declared here (name, family, description,
+  function) so they can be selected by name like the others.
 
 Every check is about the contract as Twilio documents it, never about how our own
 mock happens to behave: where Twilio leaves something open (order of filters,
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Iterable, Mapping
@@ -30,6 +30,9 @@ from urllib.parse import unquote, urlsplit
 from twilio_webhook_contracts.spec import Spec
 from twilio_webhook_contracts.target import Response
 from twilio_webhook_contracts.validation import validator_for
+
+from . import state_checks
+from .state_checks import differences, same_values  # noqa: F401 - re-exported: their home before state_checks
 
 __all__ = [
     "CHECKS",
@@ -156,6 +159,8 @@ def parent_absent_answer(response: Response) -> bool:
 
 
 ResponseCheck = Callable[[Response, Context], "list[str] | None"]
+#: a state check's signature is its own (what the model expects, what was observed); it returns the problems
+StateCheck = Callable[..., list[str]]
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,8 @@ class Check:
     family: str
     description: str
     function: ResponseCheck | None = None  # None: a state check, run by the stateful suite
+    #: a state check's comparison (:mod:`.state_checks`), which the stateful suite calls itself
+    state_function: StateCheck | None = None
 
     @property
     def is_response_check(self) -> bool:
@@ -184,8 +191,11 @@ FAMILIES = {
 }
 
 
-def _register(name: str, family: str, description: str, function: ResponseCheck | None = None) -> None:
-    CHECKS[name] = Check(name, family, description, function)
+def _register(name: str, family: str, description: str, function: ResponseCheck | None = None, *,
+              state_function: StateCheck | None = None) -> None:
+    if state_function is not None and state_function.__name__ != name:
+        raise ValueError(f"state check {name!r} registered with function {state_function.__name__!r}")
+    CHECKS[name] = Check(name, family, description, function, state_function)
 
 
 def response_check(family: str, description: str) -> Callable[[ResponseCheck], ResponseCheck]:
@@ -521,16 +531,25 @@ def authentication_required(response: Response, context: Context) -> list[str] |
 # ---------------------------------------------------------------------------
 # state (run by the stateful suite) and liveness (run by the runner)
 
-_register("write_read_back", "state", "a successful write is what the response and a later GET report")
-_register("absent_fields_unchanged", "state", "fields absent from an update keep their value")
-_register("rejected_write_changes_nothing", "state", "a rejected write leaves the resource exactly as it was")
-_register("scopes_isolated", "state", "the account configuration and each service's configuration change independently")
-_register("create_returns_new_webhook", "state", "create answers 201 with a new unique WH sid and the configuration sent")
-_register("deleted_webhook_gone", "state", "a deleted webhook is gone: fetch, update and delete answer 404 and list omits it")
-_register("update_idempotent", "state", "repeating an identical update changes nothing further")
-_register("list_reflects_webhooks", "state", "listing a channel's webhooks, across pages, returns exactly the webhooks it has")
+_register("write_read_back", "state", "a successful write is what the response and a later GET report",
+          state_function=state_checks.write_read_back)
+_register("absent_fields_unchanged", "state", "fields absent from an update keep their value",
+          state_function=state_checks.absent_fields_unchanged)
+_register("rejected_write_changes_nothing", "state", "a rejected write leaves the resource exactly as it was",
+          state_function=state_checks.rejected_write_changes_nothing)
+_register("scopes_isolated", "state", "the account configuration and each service's configuration change independently",
+          state_function=state_checks.scopes_isolated)
+_register("create_returns_new_webhook", "state", "create answers 201 with a new unique WH sid and the configuration sent",
+          state_function=state_checks.create_returns_new_webhook)
+_register("deleted_webhook_gone", "state", "a deleted webhook is gone: fetch, update and delete answer 404 and list omits it",
+          state_function=state_checks.deleted_webhook_gone)
+_register("update_idempotent", "state", "repeating an identical update changes nothing further",
+          state_function=state_checks.update_idempotent)
+_register("list_reflects_webhooks", "state", "listing a channel's webhooks, across pages, returns exactly the webhooks it has",
+          state_function=state_checks.list_reflects_webhooks)
 _register("open_choice_consistent", "state", "where Twilio is silent (an empty value, a page size above 5) the target may accept or "
-          "reject, but the same request gets the same kind of answer every time")
+          "reject, but the same request gets the same kind of answer every time",
+          state_function=state_checks.open_choice_consistent)
 _register("responds_within_timeout", "liveness", "every request is answered within the request timeout")
 
 
@@ -562,39 +581,6 @@ def select_checks(include: Iterable[str] | None = None, exclude: Iterable[str] |
 
 def response_checks_for(selected: Mapping[str, Check]) -> list[Check]:
     return [check for check in selected.values() if check.is_response_check]
-
-
-# ---------------------------------------------------------------------------
-# comparison helpers for the state checks
-
-
-def same_values(expected: Any, actual: Any, *, keep_counts: bool = False) -> bool:
-    """Equality for configuration values, with lists compared as sets.
-
-    Twilio documents filters and triggers as lists of events; neither the docs nor
-    the spec promise an order or that duplicates are kept, so neither do we. With
-    *keep_counts* lists are compared as multisets (order still free): two answers
-    of the same server to the same request may order a list differently, but one
-    that holds an item more often than the other has changed.
-    """
-    if isinstance(expected, list) and isinstance(actual, list):
-        try:
-            if keep_counts:
-                return Counter(expected) == Counter(actual)
-            return set(expected) == set(actual)
-        except TypeError:
-            return expected == actual
-    return expected == actual
-
-
-def differences(expected: Mapping[str, Any], actual: Mapping[str, Any], keys: Iterable[str], *,
-                keep_counts: bool = False) -> list[str]:
-    """``key: expected X, found Y`` for each key whose values differ (see :func:`same_values`)."""
-    out = []
-    for key in keys:
-        if not same_values(expected.get(key), actual.get(key), keep_counts=keep_counts):
-            out.append(f"{key}: expected {expected.get(key)!r}, found {actual.get(key, '<absent>')!r}")
-    return out
 
 
 # Checks kept in their own modules register themselves here, so CHECKS is whole once this module is.

@@ -15,6 +15,7 @@ from typing import Any
 
 from twilio_webhook_contracts.target import Response
 
+from . import state_checks
 from .checks import Context, _register, response_check
 
 __all__ = ["page_size_honest"]
@@ -60,8 +61,9 @@ def page_size_honest(response: Response, context: Context) -> list[str] | None:
 
 
 _register("paging_links_honest", "state", "following next_page_url from the first page ends, lists no webhook twice, "
-          "and every page after the first links back with previous_page_url")
+          "and every page after the first links back with previous_page_url",
+          state_function=state_checks.paging_links_honest)
 _register("webhook_scoped_to_channel", "state", "a webhook addressed through another channel's path is 404 for fetch, "
-          "update and delete, and is left untouched")
+          "update and delete, and is left untouched", state_function=state_checks.webhook_scoped_to_channel)
 _register("unknown_webhook_absent", "state", "a never-created webhook sid is 404 for fetch, update and delete, and an "
-          "update of it creates nothing")
+          "update of it creates nothing", state_function=state_checks.unknown_webhook_absent)
