@@ -504,6 +504,7 @@ class ContractMachine(RuleBasedStateMachine):
         _apply(webhook.configuration, {k: v for k, v in typed.items() if k.startswith("Configuration.")})
         self._judge(request.operation_id, [("create_returns_new_webhook", create_returns_new_webhook(
             webhook.type, webhook.configuration, body, _configuration(body), {*self.webhooks, *self.deleted}))], response)
+        self._hold_triggers_key(request.operation_id, body, response)
         if is_webhook_sid(sid):  # anything else has nothing to address it by: the model does not track it
             self.webhooks[sid] = webhook
             self.listed[(service, channel)].add(sid)
@@ -525,6 +526,7 @@ class ContractMachine(RuleBasedStateMachine):
     def _compare_webhook_body(self, sid: str, op: str, body: Mapping[str, Any], written: set[str], response) -> None:
         webhook = self.webhooks[sid]
         configuration = _configuration(body)
+        self._hold_triggers_key(op, body, response)
         judged = written or set(webhook.configuration)  # a fetch alone: everything the model holds reads back
         self._judge(op, [
             ("write_read_back", write_read_back(webhook.configuration, configuration, judged, within="configuration",
@@ -638,6 +640,19 @@ class ContractMachine(RuleBasedStateMachine):
                          label="page size")
 
     # -- open points ---------------------------------------------------
+
+    def _hold_triggers_key(self, op: str, body: Mapping[str, Any], response) -> None:
+        """Under which key a trigger webhook reports its triggers is the server's choice
+        (``triggers_key``), made once: a client that found them under one key must find them there
+        again, on every trigger webhook and every read."""
+        key = _triggers_key(body)
+        if key is None:
+            return
+        answer = f"{op} of {body.get('sid')} answered with its triggers under configuration.{key}"
+        earlier = self.session.context.choose("trigger webhooks", "triggers_key", key, answer)
+        if earlier is not None:
+            self._judge(op, [("open_choice_consistent", [
+                f"triggers_key: {answer}, but earlier under configuration.{earlier[0]} ({earlier[1]})"])], response)
 
     def _open_choice(self, request: Request, response) -> str | None:
         """Judge an open point by the server's own earlier answer; return this answer's kind."""
@@ -795,6 +810,16 @@ def _configuration(body: Mapping[str, Any]) -> dict[str, Any]:
     if "triggers" not in configuration and body.get("type") == "trigger" and "filters" in configuration:
         return {**configuration, "triggers": configuration["filters"], "filters": None}
     return configuration
+
+
+def _triggers_key(body: Mapping[str, Any]) -> str | None:
+    """Where this answer put a trigger webhook's triggers (None: not a trigger webhook, or no triggers)."""
+    configuration = body.get("configuration")
+    if body.get("type") != "trigger" or not isinstance(configuration, dict):
+        return None
+    if configuration.get("triggers") is not None:
+        return "triggers"
+    return "filters" if configuration.get("filters") is not None else None
 
 
 def fixed_request(spec: Spec, operation_id: str, params: Mapping[str, str]) -> Request:

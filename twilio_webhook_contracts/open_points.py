@@ -87,7 +87,8 @@ OPEN_POINTS: tuple[OpenPoint, ...] = (
               "Twilio documents a webhook's `configuration` only by example; under which key a trigger webhook "
               "reports its triggers is not said.",
               "Triggers read back under `triggers`, or under `filters` when the server answers no `triggers` "
-              "(write_read_back, create_returns_new_webhook)."),
+              "(write_read_back, create_returns_new_webhook); the key answered first is the one every later "
+              "answer must use (open_choice_consistent)."),
     OpenPoint("channel_limit", ("400", "409"),
               "\"Up to five unique webhook targets for each channel\": which 4xx the sixth gets is not said.",
               "The suite never asks a channel for a sixth webhook; any 4xx would be a rejection."),
