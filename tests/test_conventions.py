@@ -102,3 +102,16 @@ def test_annotations_are_redacted_like_the_reports():
     results.record("no_server_error", "FetchConfigurationWebhook", [f"echoed {TOKEN}"], curl="curl x")
     (line,) = github_annotations(results, secrets=(TOKEN,))
     assert TOKEN not in line and "echoed ***" in line
+
+
+def test_annotations_point_at_the_function_that_holds_the_check():
+    from twilio_webhook_contracts.annotations import check_location
+    from twilio_webhook_contracts.contract_tests import state_checks
+
+    path, line = check_location("write_read_back")  # a state check: its function in state_checks.py
+    assert path.endswith("state_checks.py")
+    assert open(state_checks.__file__, encoding="utf-8").read().splitlines()[line - 1].startswith("def write_read_back(")
+    path, line = check_location("no_server_error")  # a response check: its function in checks.py
+    assert path.endswith("checks.py") and line
+    path, line = check_location("responds_within_timeout")  # no function: the line that registers it
+    assert path.endswith("checks.py") and line

@@ -60,10 +60,11 @@ def check_location(check_name: str) -> tuple[str | None, int | None]:
 
     check = CHECKS.get(check_name)
     try:
-        if check is not None and check.function is not None:
-            function = inspect.unwrap(check.function)
+        function = check and (check.function or check.state_function)
+        if function is not None:
+            function = inspect.unwrap(function)
             return _relative(inspect.getsourcefile(function) or ""), inspect.getsourcelines(function)[1]
-        # a state check has no function here: point at the line that declares it
+        # a check with no function of its own (liveness): point at the line that declares it
         source = inspect.getsourcefile(module) or ""
         for number, text in enumerate(Path(source).read_text(encoding="utf-8").splitlines(), 1):
             if f'"{check_name}"' in text:
