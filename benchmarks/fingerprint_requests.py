@@ -28,6 +28,6 @@ for title, pairs, resources, service, channel in CASES:
         served = len(mock.requests)
     counts = recording["requests"]
     decided = sum(p["choice"] != fingerprint.UNKNOWN for p in recording["points"].values())
-    print(f"{title}: {decided}/{len(recording["points"])} decided; probes {counts['probes']}, snapshot {counts['snapshot']}, "
+    print(f"{title}: {decided}/{len(recording['points'])} decided; probes {counts['probes']}, snapshot {counts['snapshot']}, "
           f"restore {counts['restore']}, total {served} (mock's log)")
     print("   " + ", ".join(f"{name} {n}" for name, n in counts["per_point"].items()))

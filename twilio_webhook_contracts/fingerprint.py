@@ -167,7 +167,20 @@ def _read_only(probe: _Prober, service_sid: str | None, channel_sid: str | None,
                unknown_service: str, unknown_channel: str, writes: bool) -> tuple[str | None, str | None]:
     """The read-only probes (and, with *writes*, the one rejected POST to a parent the server called
     absent); returns the (service, channel) the writing probes may use."""
-    # 1. account configuration: legacy filters and the host in url fields (no parent needed)
+    _probe_account(probe)
+    listed, implicit, service, channel, page_params = _probe_parents(
+        probe, service_sid, channel_sid, unknown_service, unknown_channel)
+    _probe_initial(probe, unknown_service if implicit else service_sid)
+    odd_parent = _probe_unique_names(probe, implicit, unknown_service)
+    _probe_page_size_max(probe, page_params)
+    absent = {"ServiceSid": unknown_service, "ChannelSid": unknown_channel} if listed.status == 404 else odd_parent
+    _probe_validation_order(probe, absent, writes)
+    _probe_error_messages(probe, page_params or {"ServiceSid": unknown_service, "ChannelSid": unknown_channel})
+    return service, channel
+
+
+def _probe_account(probe: _Prober) -> None:
+    """Account configuration: legacy filters and the host in url fields (no parent needed)."""
     account = probe.send(["legacy_filters", "url_host"], "FetchConfigurationWebhook",
                          description="account configuration: filters as found, host of url")
     data = _object(account)
@@ -182,7 +195,10 @@ def _read_only(probe: _Prober, service_sid: str | None, channel_sid: str | None,
             probe.decide("legacy_filters", "off", f"the account's filters are {filters!r}: no legacy name")
         probe.decide("url_host", *_url_host(data.get("url"), probe.target.conversations_url))
 
-    # 2. a channel of a random service: does an unknown parent exist? what page size without PageSize?
+
+def _probe_parents(probe: _Prober, service_sid: str | None, channel_sid: str | None, unknown_service: str,
+                   unknown_channel: str) -> tuple[Any, bool, str | None, str | None, dict[str, str] | None]:
+    """A channel of a random service: does an unknown parent exist? what page size without PageSize?"""
     unknown = {"ServiceSid": unknown_service, "ChannelSid": unknown_channel}
     listed = probe.send(["parents", "default_page_size"], "ListChannelWebhook", unknown,
                         description="list on a random service and channel: does an unknown parent exist?")
@@ -207,9 +223,11 @@ def _read_only(probe: _Prober, service_sid: str | None, channel_sid: str | None,
     else:
         probe.decide("default_page_size", UNKNOWN, "no channel answered a list" if page_params is None
                      else f"the list answered {page.status} without meta.page_size")
+    return listed, implicit, service, channel, page_params
 
-    # 3. a never-configured service: initial filters and method
-    config_service = unknown_service if implicit else service_sid
+
+def _probe_initial(probe: _Prober, config_service: str | None) -> None:
+    """A never-configured service: initial filters and method."""
     if config_service is None:
         for name in ("initial_filters", "initial_method"):
             probe.decide(name, UNKNOWN, "unknown services do not exist here: pass --service-sid of a service")
@@ -230,7 +248,9 @@ def _read_only(probe: _Prober, service_sid: str | None, channel_sid: str | None,
             probe.decide("initial_method", "null" if method is None else "POST" if method == "POST" else UNKNOWN,
                          f"a service configuration reads method {method!r}{note}")
 
-    # 4. unique names: only a server that creates channels on demand shows which names it knows
+
+def _probe_unique_names(probe: _Prober, implicit: bool, unknown_service: str) -> dict[str, str] | None:
+    """Unique names: only a server that creates channels on demand shows which names it knows."""
     odd_parent: dict[str, str] | None = None
     if implicit:
         odd = probe.send(["unique_names"], "ListChannelWebhook",
@@ -245,8 +265,11 @@ def _read_only(probe: _Prober, service_sid: str | None, channel_sid: str | None,
             probe.decide("unique_names", UNKNOWN, f"a channel named {ODD_NAME!r} answered {odd.status}")
     else:
         probe.decide("unique_names", UNKNOWN, "unknown channels do not exist here, so no name shows the alphabet")
+    return odd_parent
 
-    # 5. the largest PageSize: 6 (above the spec's 5), then 1001 and 1000 (around Twilio's 1000)
+
+def _probe_page_size_max(probe: _Prober, page_params: dict[str, str] | None) -> None:
+    """The largest PageSize: 6 (above the spec's 5), then 1001 and 1000 (around Twilio's 1000)."""
     if page_params is None:
         probe.decide("page_size_max", UNKNOWN, "no channel answered a list: pass --service-sid and --channel-sid")
     else:
@@ -267,8 +290,9 @@ def _read_only(probe: _Prober, service_sid: str | None, channel_sid: str | None,
                 probe.decide("page_size_max", "1000" if top.status == 200 else UNKNOWN,
                              f"PageSize=6 served, 1001 answered {over.status}, 1000 answered {top.status}")
 
-    # 6. validation order: an invalid body to a parent the server has called absent (nothing can change)
-    absent = {"ServiceSid": unknown_service, "ChannelSid": unknown_channel} if listed.status == 404 else odd_parent
+
+def _probe_validation_order(probe: _Prober, absent: dict[str, str] | None, writes: bool) -> None:
+    """Validation order: an invalid body to a parent the server has called absent (nothing can change)."""
     if absent is None:
         probe.decide("validation_order", UNKNOWN, "no parent is absent here, so no request can have both a bad "
                                                   "path and a bad body")
@@ -282,10 +306,12 @@ def _read_only(probe: _Prober, service_sid: str | None, channel_sid: str | None,
                      if both.status == 400 else UNKNOWN,
                      f"an invalid body to an absent channel answered {both.status}")
 
-    # 7. error wording: from the first error any probe got (codes are documented, words are not)
+
+def _probe_error_messages(probe: _Prober, params: dict[str, str]) -> None:
+    """Error wording: from the first error any probe got (codes are documented, words are not)."""
     error = probe.first_error
     if error is None:
-        error = probe.send(["error_messages"], "ListChannelWebhook", page_params or unknown,
+        error = probe.send(["error_messages"], "ListChannelWebhook", params,
                            query=[("PageSize", "0")], description="PageSize=0, below the documented minimum")
     else:
         probe.points["error_messages"].evidence.append(probe.exchange(error))
@@ -296,7 +322,6 @@ def _read_only(probe: _Prober, service_sid: str | None, channel_sid: str | None,
         twilio_like = message.startswith(("Invalid parameter", "Missing required parameter", "The requested resource"))
         probe.decide("error_messages", "twilio" if twilio_like else "terse",
                      f"a {error.status} error reads {message[:120]!r}")
-    return service, channel
 
 
 def _writes(probe: _Prober, service: str | None, channel: str | None) -> None:
