@@ -348,7 +348,7 @@ def test_reports_survive_binary_bodies_and_never_carry_an_escaped_secret():
     """A server answering garbage (control characters, the secret in a JSON- and XML-escaped body) still gets
     readable reports, with the secret redacted before any encoding could disguise it."""
     from twilio_webhook_contracts.contract_tests.results import Results
-    from twilio_webhook_contracts.commands.run import secret_forms
+    from twilio_webhook_contracts.credentials import secret_forms
     from twilio_webhook_contracts.target import Credentials
     from twilio_webhook_contracts.report import console_summary, dumps, markdown_summary, to_json, to_junit_xml
 

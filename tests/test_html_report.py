@@ -179,7 +179,7 @@ def test_the_verify_matrix_is_a_coloured_grid(tmp_path):
 
 def test_secrets_are_redacted_before_html_escaping():
     """A secret with & and < would hide from a redaction after escaping (as &amp; and &lt;)."""
-    from twilio_webhook_contracts.commands.run import secret_forms
+    from twilio_webhook_contracts.credentials import secret_forms
     from twilio_webhook_contracts.contract_tests.results import Results
     from twilio_webhook_contracts.report import to_json
     from twilio_webhook_contracts.report_html import run_html

@@ -29,7 +29,7 @@ ACCOUNTS = {ACCOUNT: TOKEN}
 
 
 def _secret_forms() -> tuple[str, ...]:
-    from twilio_webhook_contracts.commands.run import secret_forms
+    from twilio_webhook_contracts.credentials import secret_forms
 
     return secret_forms(Credentials(ACCOUNT, TOKEN))
 

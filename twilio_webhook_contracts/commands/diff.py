@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from ..live import is_live_url
     from ..target import Credentials, Target, TargetError
     from .fingerprint import guarded
-    from .run import _SERVICE_SID, _credentials, _limits, check_base_url, secret_forms
+    from ..credentials import secret_forms
+    from .run import _SERVICE_SID, _credentials, _limits, check_base_url
 
     if args.max_examples < 0:
         raise UsageError("--max-examples must be 0 or more")

@@ -58,7 +58,8 @@ def add_guard_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import fingerprint
     from ..target import Target, TargetError
-    from .run import _SERVICE_SID, _limits, _Printer, _target_context, check_base_url, secret_forms
+    from ..credentials import secret_forms
+    from .run import _SERVICE_SID, _limits, _Printer, _target_context, check_base_url
 
     for option, url in (("--target", args.target), ("--conversations-url", args.conversations_url),
                         ("--chat-url", args.chat_url)):

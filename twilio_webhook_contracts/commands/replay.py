@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from ..live import is_live_url
     from ..report import redact
     from ..target import Target, TargetError
-    from .run import _credentials, check_base_url, secret_forms
+    from ..credentials import secret_forms
+    from .run import _credentials, check_base_url
 
     conversations = args.conversations_url or args.target
     chat = args.chat_url or args.target

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from ..journal import Journal, JournalError
     from ..live import Guard, LiveError
     from ..target import Target, TargetError, TargetUnreachable
-    from .run import EXIT_RESTORE_FAILED, _credentials, check_base_url, print_restore_failure, redact_line, secret_forms
+    from ..credentials import secret_forms
+    from .run import EXIT_RESTORE_FAILED, _credentials, check_base_url, print_restore_failure, redact_line
 
     conversations = args.conversations_url or args.target
     chat = args.chat_url or args.target

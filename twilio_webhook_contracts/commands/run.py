@@ -133,21 +133,16 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from twilio_webhook_contracts.contract_tests.checks import select_checks
     from twilio_webhook_contracts.contract_tests.engine import Engine
     from twilio_webhook_contracts.contract_tests.results import Results
     from twilio_webhook_contracts.contract_tests.runner import SuiteConfig
 
+    from ..credentials import secret_forms
     from ..profiles import PROFILES
     from ..target import Target, TargetError
 
     _validate(args)
-    try:
-        checks = select_checks(_names(args.checks), _names(args.exclude_checks))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if not checks:
-        raise UsageError("--checks/--exclude-checks leave no check to run")
+    checks = selected_checks(args)
     if args.no_stateful and all(check.family == "state" for check in checks.values()):
         raise UsageError("--no-stateful leaves no check to run: only state checks are selected")
 
@@ -335,13 +330,6 @@ def _record_history(args: argparse.Namespace, results, secrets) -> None:
         raise UsageError(str(exc)) from None
 
 
-def secret_forms(credentials) -> tuple[str, ...]:
-    """The secret as it could appear anywhere (see :func:`..credentials.secret_forms`)."""
-    from ..credentials import secret_forms as forms
-
-    return forms(credentials)
-
-
 def redact_line(text: str, secrets) -> str:
     from ..report import redact
 
@@ -420,6 +408,19 @@ def check_database(path: str) -> None:
         probe.unlink()
     except OSError as exc:
         raise UsageError(f"--database {path}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+
+
+def selected_checks(args: argparse.Namespace) -> dict:
+    """The checks --checks/--exclude-checks leave (``run`` and ``verify``); a usage error if none."""
+    from twilio_webhook_contracts.contract_tests.checks import select_checks
+
+    try:
+        checks = select_checks(_names(args.checks), _names(args.exclude_checks))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not checks:
+        raise UsageError("--checks/--exclude-checks leave no check to run")
+    return checks
 
 
 def _workers(value: str) -> "int | str":

@@ -148,24 +148,19 @@ def _unique(specs: list[_TargetSpec]) -> None:
 def run(args: argparse.Namespace) -> int:
     import random
 
-    from twilio_webhook_contracts.contract_tests.checks import select_checks
     from twilio_webhook_contracts.contract_tests.engine import Engine, LiveError
     from twilio_webhook_contracts.contract_tests.runner import SuiteConfig
 
+    from ..credentials import secret_forms
     from ..live import LIVE_DEFAULTS, is_live_url
     from ..matrix import Matrix, TargetRun
     from ..target import Target, TargetError
-    from .run import EXIT_RESTORE_FAILED, _limits, print_restore_failure, validate_suite_options
+    from .run import EXIT_RESTORE_FAILED, _limits, print_restore_failure, selected_checks, validate_suite_options
 
     validate_suite_options(args)
     specs = [parse_target(text) for text in args.targets]
     _unique(specs)
-    try:
-        checks = select_checks(_names(args.checks), _names(args.exclude_checks))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if not checks:
-        raise UsageError("--checks/--exclude-checks leave no check to run")
+    checks = selected_checks(args)
     credentials = None
     if any(not spec.embedded for spec in specs):
         from .run import _credentials
@@ -179,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
             except TargetError as exc:
                 raise UsageError(f"target {spec.label}: {exc}") from None
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
-    secrets: list[str] = list(_secret_forms(credentials)) if credentials is not None else []
+    secrets: list[str] = list(secret_forms(credentials)) if credentials is not None else []
     quiet = args.quiet
 
     def progress(line: str) -> None:
@@ -198,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
             break
         with _served(spec, args) as (conversations_url, chat_url, target_credentials):
             if spec.embedded:
-                secrets += _secret_forms(target_credentials)
+                secrets += secret_forms(target_credentials)
             live = not spec.embedded and (args.live or is_live_url(conversations_url) or is_live_url(chat_url))
             mode = (" (live mode" + (", writes allowed)" if args.allow_writes else ", read-only)")) if live else ""
             progress(f"== {spec.label}: {conversations_url}" + ("" if chat_url == conversations_url else f" + {chat_url}")
@@ -259,18 +254,6 @@ def _one_line(text: str, secrets: list[str]) -> str:
 
     text = " ".join(redact(text, secrets).split())
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _names(value: str | None) -> list[str]:
-    return [part for part in (value or "").split(",") if part.strip()]
-
-
-def _secret_forms(credentials: Any) -> list[str]:
-    try:
-        from .run import secret_forms
-    except ImportError:  # pragma: no cover - older run module
-        return list(credentials.secrets())
-    return list(secret_forms(credentials))
 
 
 class _served:
