@@ -19,10 +19,6 @@ exception message, in a :class:`Response`, or in a curl line.
 
 from __future__ import annotations
 
-import base64
-import http.client
-import select
-import socket
 import threading
 import time
 from contextlib import contextmanager, nullcontext
@@ -31,15 +27,13 @@ from typing import Any, Callable, ContextManager, Iterator, Literal, Mapping
 from urllib.parse import urlsplit
 
 import requests
-import requests.adapters
-import urllib3
-import urllib3.connection
 from requests.structures import CaseInsensitiveDict
 
-from .credentials import Credentials, excerpt as _redacted_excerpt, redact
+from .credentials import Credentials, excerpt as _redacted_excerpt
 from .request import Request
 from .spec import Spec, default_spec
-from .wire import DEFAULT_MAX_RESPONSE_BYTES, Body, read_body, retry_after_seconds, watchdog
+from .transport import NoAnswer, NotHTTP, PlainTransport, RequestsTransport, Transport, Unreachable
+from .wire import DEFAULT_MAX_RESPONSE_BYTES, retry_after_seconds
 
 __all__ = [
     "Auth",
@@ -357,12 +351,11 @@ class Target:
             "wrong": requests.auth.HTTPBasicAuth(credentials.username, WRONG_SECRET),
             "none": None,
         }
-        self._session = requests.Session()
-        for prefix in ("http://", "https://"):  # the whole-answer deadline covers the status line and headers too
-            self._session.mount(prefix, _DeadlineAdapter())
+        session = requests.Session()
         # only the codings wire.read_body decodes (with its caps) are offered, whatever is installed
-        self._session.headers.update({"User-Agent": _USER_AGENT, "Accept-Encoding": "gzip, deflate"})
-        self._plain = _PlainHTTP(self._session)
+        session.headers.update({"User-Agent": _USER_AGENT, "Accept-Encoding": "gzip, deflate"})
+        self._requests = RequestsTransport(session)
+        self._plain = PlainTransport(session)  # the same session: its headers and cookies, on a faster path
         self._lock = threading.Lock()
 
     def clone(self) -> "Target":
@@ -461,55 +454,20 @@ class Target:
             yield
 
     def _send_once(self, request: Request, url: str, auth: Auth, attempts: int, budgeted: bool = True) -> Response:
-        where = self._plain.usable(url)
-        if where is not None:
-            return self._send_plain(where, request, url, auth, attempts, budgeted)
-        headers = dict(request.headers)
-        with self._sending(budgeted):  # requests writes and reads in one call: only the count is covered
-            pass
+        transport: Transport = self._plain if self._plain.usable(url) is not None else self._requests
         started = time.perf_counter()
-        deadline = time.monotonic() + self.timeout
-        _exchange.deadline, _exchange.ticket = deadline, None
         try:
-            answer = self._session.request(
-                request.method, url, data=request.body or None, headers=headers,
-                auth=self._auth[auth], timeout=self.timeout, allow_redirects=False, stream=True,
-            )
-        except requests.exceptions.Timeout:
-            _disarm_exchange()
+            status, headers, body = transport.send(request.method, url, request.headers, request.body or None,
+                                                   self._auth[auth], self.timeout,
+                                                   sending=lambda: self._sending(budgeted), cap=self.max_response_bytes)
+        except NoAnswer:
             raise self._timeout(request, url) from None
-        except requests.exceptions.RequestException as exc:
-            if _disarm_exchange():
-                raise self._timeout(request, url) from None
-            malformed = _malformed_http(exc)
-            if malformed is not None:
-                return self._malformed(request, url, malformed, started, auth, attempts)
-            raise self._unreachable(f"cannot reach {_origin(url)}: {_reason(exc)}") from None
-        # the body is read here, under a whole-response deadline and the size cap (headers: per read)
-        with answer:
-            ticket, _exchange.ticket = _exchange.ticket, None  # armed by _DeadlineConnection.getresponse
-            try:
-                body = read_body(lambda n: answer.raw.read1(n, decode_content=False),
-                                 answer.headers.get("Content-Encoding", ""), self.max_response_bytes,
-                                 lambda: time.monotonic() >= deadline)
-            except requests.exceptions.RequestException:  # urllib3 wraps a broken-off read
-                body = Body(b"", "the connection broke off in the middle of the body",
-                            timed_out=time.monotonic() >= deadline)
-            finally:
-                cut = watchdog.disarm(ticket) if ticket is not None else False
-            if cut or body.timed_out:
-                raise self._timeout(request, url)
-        return Response(
-            request=request,
-            url=url,
-            status=answer.status_code,
-            headers=CaseInsensitiveDict(answer.headers),
-            body=body.data,
-            elapsed=time.perf_counter() - started,
-            auth=auth,
-            attempts=attempts,
-            problem=body.problem,
-        )
+        except NotHTTP as exc:
+            return self._malformed(request, url, exc.cause, started, auth, attempts)
+        except Unreachable as exc:
+            raise self._unreachable(f"cannot reach {_origin(url)}: {exc}") from None
+        return Response(request=request, url=url, status=status, headers=headers, body=body.data,
+                        elapsed=time.perf_counter() - started, auth=auth, attempts=attempts, problem=body.problem)
 
     def _timeout(self, request: Request, url: str) -> "TargetTimeout":
         message = f"{request.method} {_safe(url)} got no answer within {self.timeout:g} s"
@@ -524,37 +482,6 @@ class Target:
             request=request, url=url, status=0, headers=CaseInsensitiveDict(), body=b"",
             elapsed=time.perf_counter() - started, auth=auth, attempts=attempts,
             problem=f"the answer is not valid HTTP ({type(exc).__name__}: {detail})",
-        )
-
-    def _send_plain(self, where: tuple[str, int], request: Request, url: str, auth: Auth, attempts: int,
-                    budgeted: bool = True) -> Response:
-        """:meth:`_send_once` for a plain-HTTP origin, without ``requests`` (see :class:`_PlainHTTP`)."""
-        credentials = self._auth[auth]
-        basic = None if credentials is None else (credentials.username, credentials.password)
-        started = time.perf_counter()
-        try:
-            status, headers, body = self._plain.send(where, request.method, url, request.headers,
-                                                     request.body or None, basic, self.timeout,
-                                                     sending=lambda: self._sending(budgeted),
-                                                     cap=self.max_response_bytes)
-        except TimeoutError:  # socket.timeout, or the whole-response deadline: connecting or waiting
-            raise self._timeout(request, url) from None
-        except http.client.HTTPException as exc:
-            if isinstance(exc, http.client.RemoteDisconnected):
-                raise self._unreachable(f"cannot reach {_origin(url)}: {_plain_reason(exc)}") from None
-            return self._malformed(request, url, exc, started, auth, attempts)
-        except OSError as exc:
-            raise self._unreachable(f"cannot reach {_origin(url)}: {_plain_reason(exc)}") from None
-        return Response(
-            request=request,
-            url=url,
-            status=status,
-            headers=headers,
-            body=body.data,
-            elapsed=time.perf_counter() - started,
-            auth=auth,
-            attempts=attempts,
-            problem=body.problem,
         )
 
     def _unreachable(self, message: str) -> TargetUnreachable:
@@ -572,7 +499,7 @@ class Target:
 
     def close(self) -> None:
         self._plain.close()
-        self._session.close()
+        self._requests.close()
 
     def __enter__(self) -> "Target":
         return self
@@ -582,53 +509,6 @@ class Target:
 
     def __repr__(self) -> str:
         return f"Target({self.conversations_url!r}, {self.chat_url!r}, credentials={self.credentials!r})"
-
-
-#: The deadline of the exchange this thread is in (``requests`` path), and the watchdog ticket its
-#: connection armed: ``requests`` offers no hook between connecting and reading the status line.
-_exchange = threading.local()
-
-
-def _disarm_exchange() -> bool:
-    """Disarm this thread's exchange; True when the watchdog had cut it."""
-    ticket, _exchange.ticket = getattr(_exchange, "ticket", None), None
-    return watchdog.disarm(ticket) if ticket is not None else False
-
-
-class _DeadlineMixin:
-    """An urllib3 connection that puts its socket under the watchdog before it waits for the status
-    line, so a server trickling its headers is cut at the deadline like one trickling its body."""
-
-    def getresponse(self):  # type: ignore[no-untyped-def]
-        deadline = getattr(_exchange, "deadline", None)
-        sock = getattr(self, "sock", None)
-        if deadline is not None and sock is not None:
-            _exchange.ticket = watchdog.arm(sock, deadline)
-        return super().getresponse()  # type: ignore[misc]
-
-
-class _DeadlineHTTPConnection(_DeadlineMixin, urllib3.connection.HTTPConnection):
-    pass
-
-
-class _DeadlineHTTPSConnection(_DeadlineMixin, urllib3.connection.HTTPSConnection):
-    pass
-
-
-class _DeadlineHTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _DeadlineHTTPConnection
-
-
-class _DeadlineHTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _DeadlineHTTPSConnection
-
-
-class _DeadlineAdapter(requests.adapters.HTTPAdapter):
-    """``requests``' adapter with the connection classes above (proxied requests keep urllib3's own)."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
 
 
 def _check_base_url(url: str, option: str) -> str:
@@ -647,176 +527,3 @@ def _origin(url: str) -> str:
 
 def _safe(url: str) -> str:
     return url if len(url) <= 200 else url[:197] + "..."
-
-
-def _reason(exc: Exception) -> str:
-    """A short cause for a connection failure, without requests' nested reprs."""
-    text = str(exc)
-    for marker, reason in (
-        ("Connection refused", "connection refused"),
-        ("Name or service not known", "unknown host"),
-        ("nodename nor servname", "unknown host"),
-        ("Temporary failure in name resolution", "unknown host"),
-        ("CERTIFICATE_VERIFY_FAILED", "TLS certificate verification failed"),
-        ("Connection reset", "connection reset"),
-        ("RemoteDisconnected", "the server closed the connection without answering"),
-    ):
-        if marker in text:
-            return reason
-    return type(exc).__name__
-
-
-def _malformed_http(exc: BaseException) -> BaseException | None:
-    """The ``http.client`` parse error inside a ``requests`` error, when the server answered something
-    that is not HTTP (a bad status line, an over-long header); None for a connection that failed."""
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, http.client.HTTPException) and not isinstance(item, http.client.RemoteDisconnected):
-            return item
-        stack += [*item.args, item.__cause__, item.__context__]
-    return None
-
-
-def _plain_reason(exc: BaseException) -> str:
-    """:func:`_reason` for the errors of :class:`_PlainHTTP`, worded as for ``requests``' errors."""
-    if isinstance(exc, http.client.RemoteDisconnected):
-        return "the server closed the connection without answering"
-    reason = _reason(exc)  # type: ignore[arg-type]
-    return "ConnectionError" if reason == type(exc).__name__ else reason
-
-
-class _PlainHTTP:
-    """Keep-alive exchanges with plain ``http://`` origins over ``http.client``, byte for byte as ``requests``.
-
-    ``requests`` spends about a millisecond of Python on each request
-    (environment and proxy look-ups, preparing, merging settings, hooks,
-    adapters): against a mock on loopback that is more than the mock's own time,
-    and a third of a contract run. This path is used only where it changes
-    nothing a server or a check can see -- ``http://`` origins (TLS, and so live
-    Twilio, always goes through ``requests``) with no proxy and no ``.netrc``
-    entry in the environment, while the session holds no cookies -- and it sends
-    what ``requests`` sends: the session's headers (User-Agent, Accept-Encoding,
-    Accept, Connection), the request's, HTTP Basic, ``Content-Length`` (0 for a
-    body-less POST or DELETE), the re-quoted URL; it decodes gzip and deflate
-    bodies, joins repeated response headers with ", ", and applies the timeout to
-    connecting and to each read. A pooled connection that the server has closed
-    is replaced before a request is sent on it, as urllib3 does, so nothing is
-    ever sent twice. A response that sets a cookie is stored in the session, and
-    from then on ``requests`` sends everything (with the cookie).
-    """
-
-    def __init__(self, session: requests.Session):
-        self._session = session
-        self._origins: dict[str, tuple[str, int] | None] = {}
-        codings = {token.strip().lower() for token in str(session.headers.get("Accept-Encoding", "")).split(",")}
-        #: only codings decoded here may be offered (brotli or zstd, when installed, go through requests)
-        self._decodable = codings <= {"", "identity", "gzip", "x-gzip", "deflate"}
-        self._connections: dict[tuple[str, int], http.client.HTTPConnection] = {}
-
-    def usable(self, url: str) -> tuple[str, int] | None:
-        """(host, port) when *url* may go this way, else None."""
-        if not url.startswith("http://") or self._session.cookies or not self._decodable:
-            return None
-        end = url.find("/", 7)
-        origin = url if end < 0 else url[:end]
-        if origin not in self._origins:
-            parts = urlsplit(origin)
-            plain = not requests.utils.get_environ_proxies(url) and requests.utils.get_netrc_auth(url) is None
-            self._origins[origin] = (parts.hostname or "", parts.port or 80) if plain and parts.hostname else None
-        return self._origins[origin]
-
-    def send(self, where: tuple[str, int], method: str, url: str, headers: Mapping[str, str], body: bytes | None,
-             basic: tuple[str, str] | None, timeout: float,
-             sending: Callable[[], ContextManager[Any]] = nullcontext,
-             cap: int = DEFAULT_MAX_RESPONSE_BYTES) -> tuple[int, CaseInsensitiveDict, Body]:
-        """One exchange; *sending* is entered around writing the request (see :meth:`Target._sending`).
-
-        The whole exchange -- connecting, writing, status line, headers, body -- ends
-        within *timeout* (:class:`~.wire.Watchdog`; ``TimeoutError`` otherwise), and
-        at most *cap* bytes of body are read and inflated (:func:`~.wire.read_body`).
-        """
-        split = urlsplit(requests.utils.requote_uri(url))
-        path = (split.path or "/") + (f"?{split.query}" if split.query else "")
-        lines = CaseInsensitiveDict(self._session.headers)
-        lines.update(headers)
-        if basic is not None:
-            token = base64.b64encode(f"{basic[0]}:{basic[1]}".encode("latin1")).decode("ascii")
-            lines["Authorization"] = f"Basic {token}"
-        if body is not None:
-            lines["Content-Length"] = str(len(body))
-        elif method not in ("GET", "HEAD"):
-            lines["Content-Length"] = "0"
-        with sending():  # the rate-limit wait is over: the deadline starts now
-            deadline = time.monotonic() + timeout
-            connection = self._connection(where, timeout)
-            ticket = watchdog.arm(connection.sock, deadline)
-            try:
-                connection.putrequest(method, path, skip_accept_encoding=True)
-                for name, value in lines.items():
-                    connection.putheader(name, value)
-                connection.endheaders(body)
-            except BaseException:
-                watchdog.disarm(ticket)
-                self._drop(where)
-                raise
-        try:
-            answer = connection.getresponse()
-            data = read_body(answer.read1, answer.getheader("Content-Encoding") or "", cap,
-                             lambda: watchdog.expired(ticket))
-        except BaseException:
-            cut = watchdog.disarm(ticket)
-            self._drop(where)
-            if cut:
-                raise TimeoutError(f"no complete answer within {timeout:g} s") from None
-            raise
-        if watchdog.disarm(ticket) or data.timed_out:
-            self._drop(where)
-            raise TimeoutError(f"no complete answer within {timeout:g} s")
-        if answer.will_close or data.problem is not None or not answer.isclosed():
-            self._drop(where)
-        merged: dict[str, str] = {}
-        for name, value in answer.getheaders():
-            merged[name] = f"{merged[name]}, {value}" if name in merged else value
-        received = CaseInsensitiveDict(merged)
-        if "Set-Cookie" in received:
-            prepared = requests.Request(method, url).prepare()
-            requests.cookies.extract_cookies_to_jar(self._session.cookies, prepared, _CookieSource(answer))
-        return answer.status, received, data
-
-    def _connection(self, where: tuple[str, int], timeout: float) -> http.client.HTTPConnection:
-        connection = self._connections.get(where)
-        if connection is not None and connection.sock is not None:
-            readable, _, _ = select.select([connection.sock], [], [], 0)
-            if readable:  # closed by the server (or it sent something unasked): start afresh
-                self._drop(where)
-                connection = None
-        if connection is None or connection.sock is None:
-            connection = http.client.HTTPConnection(where[0], where[1], timeout=timeout)
-            connection.connect()
-            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._connections[where] = connection
-        elif connection.timeout != timeout:
-            connection.timeout = timeout
-            connection.sock.settimeout(timeout)
-        return connection
-
-    def _drop(self, where: tuple[str, int]) -> None:
-        connection = self._connections.pop(where, None)
-        if connection is not None:
-            connection.close()
-
-    def close(self) -> None:
-        for where in list(self._connections):
-            self._drop(where)
-
-
-class _CookieSource:
-    """What ``requests.cookies.extract_cookies_to_jar`` reads of a response."""
-
-    def __init__(self, answer: http.client.HTTPResponse):
-        self._original_response = answer
