@@ -22,6 +22,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
+from urllib.parse import urlsplit
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given
@@ -38,6 +39,7 @@ from twilio_webhook_contracts.target import Target, TargetUnreachable
 from .budget import KeyedDatabase, OutcomeCoverage, ShrinkAllowance, WireMemo, wire_key
 
 from .checks import CHECKS, Check, Context
+from . import state_checks
 from .results import CheckFailed, OperationDead, Results
 from .session import Session, TargetGone
 from .stateful import CHANNEL_CAPACITY, Pools, build_machine, fixed_request
@@ -211,6 +213,33 @@ class Suite:
         if response.status == 401:
             session.results.note("the target answered 401 to the configured credentials: every check that needs "
                                  "them will fail; check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or the API key)")
+        elif response.status == 200:
+            self._read_again(session, request, response)
+
+    def _read_again(self, session: Session, request: Request, first: Any) -> None:
+        """The same read once more, before anything is written: the same request in the same state gets
+        the same answer, whatever the server chose at an open point (a never-configured account's
+        filters, with or without the legacy ``onMessageSend``). Later reads all follow writes, which
+        the stateful model judges; this is the one moment two answers to one state can be compared."""
+        if not (self.config.allow_writes and self.config.stateful and not self.config.stateless
+                and session.enabled("open_choice_consistent")):
+            return  # the check does not run here (read-only, or no stateful suite)
+        try:
+            again, _ = session.exchange(request)
+        except (TargetGone, OperationDead):
+            return
+        before, after = first.json(), again.json()
+        if again.status != 200 or not isinstance(before, dict) or not isinstance(after, dict):
+            return  # a changed status is judged by the response checks
+        session.results.ran("open_choice_consistent", operation=request.operation_id, seconds=again.elapsed)
+        for body in (before, after):  # the host in url is open (url_host), the resource it names is not
+            if isinstance(body.get("url"), str):
+                body["url"] = urlsplit(body["url"]).path
+        changed = state_checks.differences(before, after, sorted(set(before) | set(after)), keep_counts=True)
+        if changed:
+            session.fail("open_choice_consistent", request.operation_id,
+                         [f"the same read twice, before any write, answered differently: {'; '.join(changed)}"],
+                         response=again, raise_=False)
 
     def choose_workers(self, session: Session) -> int:
         """``--workers auto``: from the round trip, the fastest of the probe and two more harmless reads

@@ -332,6 +332,7 @@ class ContractMachine(RuleBasedStateMachine):
             (self._every_operation_on_deleted, lambda: self.deleted),
             (self.list_webhooks, lambda: self.listed),
             (self.open_empty_value, lambda: self.account is not None or self.services or self.webhooks),
+            (self._open_unused_field, lambda: self._with_unused_fields()),
         )
         for step, applies in steps:
             if not applies():
@@ -654,14 +655,16 @@ class ContractMachine(RuleBasedStateMachine):
             self._judge(op, [("open_choice_consistent", [
                 f"triggers_key: {answer}, but earlier under configuration.{earlier[0]} ({earlier[1]})"])], response)
 
-    def _open_choice(self, request: Request, response) -> str | None:
-        """Judge an open point by the server's own earlier answer; return this answer's kind."""
+    def _open_choice(self, request: Request, response, of: str | None = None) -> str | None:
+        """Judge an open point by the server's own earlier answer; return this answer's kind.
+
+        *of* narrows "the same kind of request" (default: any request of this operation at this point)."""
         if response.status == 429 or response.auth != "valid":
             return None
         kind = "accepted" if response.is_success else "rejected" if is_rejection(response) else None
         if kind is None:
             return None  # a 5xx or worse: the response checks report it
-        earlier = self.session.context.choose(request.operation_id, request.open_point, kind, str(request))
+        earlier = self.session.context.choose(of or request.operation_id, request.open_point, kind, str(request))
         self._judge(request.operation_id, [("open_choice_consistent", open_choice_consistent(
             request.open_point, str(request), kind, earlier))], response)
         return kind
@@ -735,7 +738,44 @@ class ContractMachine(RuleBasedStateMachine):
         if seen is not None:
             self._compare_config(op, model, seen, written, None)
 
-    def _open_webhook_update(self, sid: str, request: Request, response, key: str, kind: str) -> None:
+    def _with_unused_fields(self) -> list[str]:
+        fields = self.spec.operation("UpdateChannelWebhook").form_fields
+        return [sid for sid in sorted(self.webhooks) if any(n in fields for n in self._unused_by(self.webhooks[sid]))]
+
+    def _open_unused_field(self, data) -> None:
+        """An update that also sends a field the webhook's Type does not use, with a value that is valid
+        where a Type uses it (open: ``type_fields``).
+
+        The docs say which fields a Type uses, not what becomes of the others: the server may keep the
+        field or refuse the request. Once per run, so that across runs the server is held to answering
+        it the same way every time; what it accepted reads back as it answered, a refusal changes nothing.
+        """
+        sid = data.draw(st.sampled_from(self._with_unused_fields()), label="webhook")
+        webhook = self.webhooks[sid]
+        params = _webhook_params(webhook, sid)
+        base = data.draw(self._valid("UpdateChannelWebhook", webhook.type, **params), label="request")
+        fields = self.spec.operation("UpdateChannelWebhook").form_fields
+        name = data.draw(st.sampled_from([n for n in self._unused_by(webhook) if n in fields]), label="unused field")
+        types = self.spec.operation("CreateChannelWebhook").form_schema["properties"]["Type"]["enum"]
+        user = next(kind for kind in types if name not in request_strategies.fields_unused_by(kind, self.spec))
+        donor = data.draw(self._valid("CreateChannelWebhook", ServiceSid=webhook.service, ChannelSid=webhook.channel,
+                                      Type=user).filter(lambda drawn: name in drawn.fields()), label="its value")
+        request = Request.build(base.operation_id, base.method, base.path, path_params=base.path_params,
+                                query=base.query, open_point="type_fields",
+                                form=[*(pair for pair in base.form if pair[0] != name),
+                                      *(pair for pair in donor.form if pair[0] == name)])
+        response, failed = self._send(request, expect_success=False)
+        # per field, and apart from the invalid values the random steps send there: a server may keep
+        # one unused field and refuse another, and may refuse a bad value where it keeps a good one
+        kind = self._open_choice(request, response, of=f"{request.operation_id}: a valid {name}")
+        if kind is None:
+            self.session.raise_first(failed, response)
+        else:
+            self._open_webhook_update(sid, request, response, response_key(name), kind,
+                                      what=f"{name}, which a {webhook.type} webhook does not use")
+
+    def _open_webhook_update(self, sid: str, request: Request, response, key: str, kind: str,
+                             what: str = "an empty value") -> None:
         webhook = self.webhooks[sid]
         if kind == "rejected":
             fetched, fetch_failed = self._send(self._fixed("FetchChannelWebhook", _webhook_params(webhook, sid)))
@@ -745,7 +785,7 @@ class ContractMachine(RuleBasedStateMachine):
             configuration = _configuration(self._body(fetched))
             self._judge(request.operation_id, [("rejected_write_changes_nothing", rejected_write_changes_nothing(
                 webhook.configuration, configuration, within="configuration",
-                after="after a rejected update with an empty value, "))], response)
+                after=f"after a rejected update with {what}, "))], response)
             for name in webhook.configuration:
                 webhook.configuration[name] = configuration.get(name)
             return

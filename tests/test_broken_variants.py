@@ -133,7 +133,10 @@ CASES: dict[str, Case] = {
         v.MalformedSidIs400, "status_code_documented"),
     "requests without credentials let in": Case(v.AnonymousRequestsAllowed, "authentication_required"),
     "auth token not checked": Case(v.AuthTokenNotChecked, "authentication_required"),
-    "international URLs refused": Case(v.RejectsInternationalUrls, "valid_request_accepted"),
+    "international URLs refused": Case(
+        v.RejectsInternationalUrls, "valid_request_accepted",
+        also={"open_choice_consistent": "an empty-value write that also sends an international URL is refused, "
+                                        "where one without it was accepted"}),
     # -- state ---------------------------------------------------------------
     "service update drops PostWebhookUrl": Case(
         v.ServiceUpdateIgnoresPostWebhookUrl, "write_read_back", stateful_examples=STATE_RUNS),

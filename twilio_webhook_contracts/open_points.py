@@ -67,7 +67,8 @@ OPEN_POINTS: tuple[OpenPoint, ...] = (
               "The service response schema accepts null; the model starts from the target's answer."),
     OpenPoint("legacy_filters", ("off", "on"),
               "Accounts configured long ago report legacy names such as `onMessageSend`.",
-              "Responses accept any event-shaped name; round trips compare with what was written."),
+              "Responses accept any event-shaped name; round trips compare with what was written; the account "
+              "configuration is read twice before any write and must answer the same (open_choice_consistent)."),
     OpenPoint("url_host", ("request", "twilio"),
               "The host in `url` fields: the one the client addressed, a proxy's, or Twilio's canonical hosts.",
               "resource_url_canonical compares the path only; paging uses only the query of next_page_url."),
@@ -82,7 +83,8 @@ OPEN_POINTS: tuple[OpenPoint, ...] = (
               "\"Used only when `type` is `studio`\"), not what a server does with a field another Type uses.",
               "Valid requests send only the fields their Type uses, on create and on update of a webhook of "
               "known type; an invalid value in a field the Type does not use is not required to be rejected "
-              "(invalid_request_rejected)."),
+              "(invalid_request_rejected); each stateful run sends one valid value in a field the webhook's "
+              "Type does not use and holds the server to its answer for that field (open_choice_consistent)."),
     OpenPoint("triggers_key", ("triggers", "filters"),
               "Twilio documents a webhook's `configuration` only by example; under which key a trigger webhook "
               "reports its triggers is not said.",
