@@ -163,6 +163,25 @@ def test_triggers_key_filters_moves_the_triggers_in_every_answer_that_shows_them
     }
 
 
+@pytest.mark.parametrize("pair", ["connection=close", "chunked=on", "gzip=on", "charset=on", "latency_ms=5",
+                                  "rate_limit_every=20", "unavailable_every=50"])
+def test_transport_policies_are_no_difference(pair):
+    """How an answer travels (closed connections, chunks, gzip, a charset, latency, retried 429/503)
+    is not what it says: diff compares what a client reads."""
+    with two_mocks([pair]) as (a, b):
+        result = run(a, b)
+    assert result.steps > 50 and result.differences == []
+
+
+def test_extra_fields_are_shown_as_what_only_one_side_answers():
+    with two_mocks(["extra=on"]) as (a, b):
+        result = run(a, b)
+    assert result.differences
+    assert {d.a for d in result.differences} == {"<absent>"}
+    assert {d.kind for d in result.differences} <= {"body field", "state after a sequence"}
+    assert {d.where.rpartition(".")[2] for d in result.differences} <= {"links", "x_twilio_edge", "total"}
+
+
 def test_cli_outputs_and_exit_status(tmp_path, capsys, monkeypatch):
     from twilio_webhook_contracts.cli import main
 
