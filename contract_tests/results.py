@@ -119,10 +119,9 @@ class Results:
 
     def _count_fields(self, response: Response) -> None:
         request = response.request
-        if not request.form or response.status in (401, 403, 429):
-            return  # an unauthenticated or throttled write says nothing about its fields
+        # neither a success nor a rejection (401/403/429, 5xx) says anything about the fields sent
         outcome = "accepted" if response.is_success else "rejected" if is_rejection(response) else None
-        if outcome is None:
+        if not request.form or outcome is None:
             return
         fields = request.fields()
         kind = fields.get("Type", [None])[0] if request.operation_id == "CreateChannelWebhook" else None

@@ -759,14 +759,14 @@ def _database(value: ExampleDatabase | str | None) -> ExampleDatabase:
 
 
 def _enum(operation: Any, name: str) -> list[Any]:
-    return list((((operation.form_schema or {}).get("properties") or {}).get(name) or {}).get("enum") or [])
+    return list((operation.form_fields.get(name) or {}).get("enum") or [])
 
 
 def _documented_values(operation: Any) -> dict[str, list[Any]]:
     """Per form field with an enum, the pins that send every documented value: each scalar value
     on its own, a list field's values all together."""
     out: dict[str, list[Any]] = {}
-    for name, schema in ((operation.form_schema or {}).get("properties") or {}).items():
+    for name, schema in operation.form_fields.items():
         if schema.get("enum"):
             out[name] = list(schema["enum"])
         elif schema.get("type") == "array" and (schema.get("items") or {}).get("enum"):

@@ -759,7 +759,7 @@ class ContractMachine(RuleBasedStateMachine):
         base = data.draw(self._valid("UpdateChannelWebhook", webhook.type, **params), label="request")
         fields = self.spec.operation("UpdateChannelWebhook").form_fields
         name = data.draw(st.sampled_from([n for n in self._unused_by(webhook) if n in fields]), label="unused field")
-        types = self.spec.operation("CreateChannelWebhook").form_schema["properties"]["Type"]["enum"]
+        types = self.spec.operation("CreateChannelWebhook").form_fields["Type"]["enum"]
         user = next(kind for kind in types if name not in request_strategies.fields_unused_by(kind, self.spec))
         # never sent, only read for a value: the run's own pins (a pinned Type) do not apply to it
         donor = data.draw(request_strategies.valid_requests(

@@ -165,7 +165,7 @@ def field_coverage(results: "Results", spec: Any = None) -> list[dict[str, Any]]
     rows = []
     for operation_id in spec.operations:
         operation = spec.operation(operation_id)
-        properties = (operation.form_schema or {}).get("properties", {})
+        properties = operation.form_fields
         if not operation.is_write or not properties:
             continue
         kinds: list[str | None] = [None]
