@@ -8,12 +8,15 @@ from __future__ import annotations
 import os
 import platform
 import re
+import socket
 import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -121,3 +124,28 @@ def run_summary(stdout: str) -> tuple[int, float] | None:
     """(requests, seconds) from the closing line of ``webhook-contracts run``."""
     match = _SUMMARY.search(stdout)
     return (int(match["requests"]), float(match["seconds"])) if match else None
+
+
+@contextmanager
+def mock_process(*options: str, wait: float = 20.0) -> Iterator[int]:
+    """``webhook-contracts mock`` in its own process on a free loopback port (as a user's mock would
+    run), yielded once it accepts connections; always stopped. Exits the benchmark if it never starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mock = subprocess.Popen([CLI, "mock", "--port", str(port), *options],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or mock.poll() is not None:
+                    raise SystemExit("the mock did not start") from None
+                time.sleep(0.05)
+        yield port
+    finally:
+        mock.terminate()
+        mock.wait(10)

@@ -11,24 +11,16 @@ that the machine's noise falls on both. Printed: microseconds per exchange for e
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CLI, machine_line  # noqa: E402
+from _common import machine_line, mock_process  # noqa: E402
 
 ACCOUNT = "AC" + "0" * 32
 TOKEN = "mock-auth-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main() -> int:
@@ -41,19 +33,7 @@ def main() -> int:
     from twilio_webhook_contracts.spec import default_spec
     from twilio_webhook_contracts.target import Credentials, Target
 
-    port = _free_port()
-    mock = subprocess.Popen([CLI, "mock", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    print("the mock did not start")
-                    return 1
-                time.sleep(0.1)
+    with mock_process() as port:
         print(machine_line())
         print(f"{args.rounds} rounds of {args.requests} GET /v1/Configuration/Webhooks per transport, mock in its own process\n")
         request = fixed_request(default_spec(), "FetchConfigurationWebhook", {})
@@ -72,10 +52,7 @@ def main() -> int:
             print(f"{name:9} {per[name]:8.0f} µs per exchange")
         print(f"\nrequests / plain: {per['requests'] / per['plain']:.2f}x "
               f"({per['requests'] - per['plain']:.0f} µs saved per exchange by the plain path)")
-        return 0
-    finally:
-        mock.terminate()
-        mock.wait(10)
+    return 0
 
 
 if __name__ == "__main__":

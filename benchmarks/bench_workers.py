@@ -15,24 +15,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CLI, machine_line, run_measured, run_summary  # noqa: E402
+from _common import CLI, machine_line, mock_process, run_measured, run_summary  # noqa: E402
 
 ACCOUNT = "AC" + "0" * 32
 TOKEN = "mock-auth-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> int:
@@ -43,20 +34,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    port = _free_port()
-    mock = subprocess.Popen([CLI, "mock", "--port", str(port), "--latency", str(args.latency)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or mock.poll() is not None:
-                    print("the mock did not start")
-                    return 1
-                time.sleep(0.05)
+    with mock_process("--latency", str(args.latency)) as port:
         print(machine_line())
         print(f"webhook-contracts run --target http://127.0.0.1:{port} --workers N --max-examples {args.max_examples} "
               f"--seed {args.seed}; the mock adds {args.latency * 1000:g} ms to every answer\n")
@@ -75,9 +53,6 @@ def main() -> int:
             requests = summary[0]
             first = first or timed.seconds
             print(f"{workers:7d} {requests:9d} {timed.seconds:7.2f} {requests / timed.seconds:7.0f} {first / timed.seconds:8.1f}x")
-    finally:
-        mock.terminate()
-        mock.wait(timeout=10)
     return 0
 
 
